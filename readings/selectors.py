@@ -1,0 +1,105 @@
+"""Reads of the reading domain: the reader's worklist and the coordinator's dashboard."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from readings.models import Assignment, Discordance, L2Reading
+from screening.models import Exam, ExamState, User
+
+OPEN_FOR_L2 = (ExamState.QUEUED, ExamState.ASSIGNED, ExamState.IN_READING)
+
+
+def reader_worklist(*, reader: User) -> QuerySet[Assignment]:
+    """The reader's active assignments, oldest first (deadline, then mammogram date)."""
+    return (
+        Assignment.objects.filter(reader=reader, state=Assignment.State.ACTIVE)
+        .exclude(exam__l1_radiologist=reader)
+        .select_related("exam__practice", "exam__participant")
+        .annotate(prior_count=Count("exam__priors"))
+        .order_by("exam__due_at", "exam__mammogram_date", "exam_id")
+    )
+
+
+def exam_for_reader(*, reader: User, exam_id: int) -> Exam:
+    """Only an exam assigned to this reader, never one they read as L1."""
+    exam = (
+        Exam.objects.filter(pk=exam_id, assignments__reader=reader)
+        .exclude(l1_radiologist=reader)
+        .select_related("participant", "practice", "l1_form")
+        .distinct()
+        .first()
+    )
+    if exam is None:
+        raise Http404("Examen introuvable.")
+    return exam
+
+
+def readings_done_by(*, reader: User, limit: int = 20) -> QuerySet[L2Reading]:
+    return L2Reading.objects.filter(reader=reader).select_related("exam").order_by("-submitted_at")[:limit]
+
+
+def coordinator_dashboard(*, today: dt.date | None = None) -> dict:
+    """Counts by state and deadline, per practice, per reader and per reading site, and discordances."""
+    today = today or timezone.localdate()
+    soon = today + dt.timedelta(days=settings.L2_RESULT_DEADLINE_DAYS - settings.L2_DUE_SOON_DAYS)
+    waiting = Exam.objects.filter(state__in=[*OPEN_FOR_L2, ExamState.SUBMITTED, ExamState.INCOMPLETE])
+    by_state = {row["state"]: row["n"] for row in Exam.objects.values("state").annotate(n=Count("pk"))}
+    states = [(state, label, by_state.get(state, 0)) for state, label in ExamState.choices if by_state.get(state)]
+    per_practice = (
+        Exam.objects.values("practice__name", "practice__town")
+        .annotate(
+            total=Count("pk"),
+            waiting=Count("pk", filter=Q(state__in=OPEN_FOR_L2)),
+            negative=Count("pk", filter=Q(state=ExamState.L2_NEGATIVE)),
+            positive=Count("pk", filter=Q(state=ExamState.L2_POSITIVE)),
+            cti=Count("pk", filter=Q(state=ExamState.CTI_REQUESTED)),
+            l1_positive=Count("pk", filter=Q(state=ExamState.L1_POSITIVE)),
+        )
+        .order_by("practice__name")
+    )
+    year_start = today.replace(month=1, day=1)
+    per_reader = (
+        User.objects.filter(reader_profile__isnull=False)
+        .values("pk", "title", "first_name", "last_name", "reader_profile__site__name")
+        .annotate(
+            open_assignments=Count("assignments", filter=Q(assignments__state=Assignment.State.ACTIVE), distinct=True),
+            read_year=Count("l2_readings", filter=Q(l2_readings__submitted_at__date__gte=year_start), distinct=True),
+        )
+        .order_by("last_name")
+    )
+    per_site = (
+        L2Reading.objects.values("site__name")
+        .annotate(
+            total=Count("pk"),
+            positive=Count("pk", filter=Q(verdict=L2Reading.Verdict.ANOMALY)),
+            cti=Count("pk", filter=Q(verdict=L2Reading.Verdict.CTI)),
+        )
+        .order_by("site__name")
+    )
+    return {
+        "today": today,
+        "states": states,
+        "overdue": waiting.filter(due_at__lt=today).count(),
+        "due_soon": waiting.filter(due_at__gte=today, due_at__lte=soon).count(),
+        "waiting": waiting.count(),
+        "per_practice": list(per_practice),
+        "per_reader": list(per_reader),
+        "per_site": list(per_site),
+        "discordances": Discordance.objects.select_related("exam__practice", "exam__participant", "reading").order_by(
+            "-opened_at"
+        )[:100],
+    }
+
+
+def exams_with_verdicts(*, state: str = "", limit: int = 200) -> QuerySet[Exam]:
+    """Exams with the L1 form and latest L2 reading side by side, earliest deadline first."""
+    exams = Exam.objects.select_related("practice", "participant", "l1_form", "l1_radiologist").prefetch_related(
+        "l2_readings__findings", "l2_readings__cti_items", "l2_readings__reader"
+    )
+    if state:
+        exams = exams.filter(state=state)
+    return exams.order_by("due_at", "pk")[:limit]

@@ -1,0 +1,1 @@
+"""Writes of the reading domain: assignment, L2 readings, discordances."""

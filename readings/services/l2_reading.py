@@ -1,0 +1,166 @@
+"""Recording the second reading: validation of the verdict, immutability, outcome and discordance."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from readings.models import Assignment, CtiItem, Discordance, L2Finding, L2Reading, ReaderProfile
+from screening.models import Exam, ExamState, User
+from screening.services.errors import ServiceError
+from screening.services.exam_state import exam_transition
+
+SIDE_FR = {"D": "sein droit", "G": "sein gauche"}
+
+
+@dataclass
+class FindingInput:
+    side: str
+    lesion_type: str
+    quadrant: str
+    acr: int
+    clock: int | None = None
+    size_mm: int | None = None
+    comment: str = ""
+    marks: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class CtiInput:
+    side: str
+    view: str
+    reason: str
+    action: str = CtiItem.Action.REF
+    instructions: str = ""
+
+
+def l2_reading_open(*, exam_id: int, reader: User) -> Exam:
+    """ASSIGNED → IN_READING when the assigned reader opens the case (idempotent)."""
+    with transaction.atomic():
+        exam = Exam.objects.select_for_update().get(pk=exam_id)
+        if not Assignment.objects.filter(exam=exam, reader=reader, state=Assignment.State.ACTIVE).exists():
+            raise ServiceError("not_assigned", "Cet examen ne vous est pas attribué.")
+        if exam.state == ExamState.ASSIGNED:
+            exam = exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
+    return exam
+
+
+def _validate(verdict: str, acr_right: int, acr_left: int, findings: list[FindingInput], cti: list[CtiInput]) -> None:
+    if verdict == L2Reading.Verdict.NORMAL:
+        if findings or cti:
+            raise ServiceError("normal_with_findings", "Un verdict normal ne comporte ni anomalie ni cliché insuffisant.")
+        if acr_right not in (1, 2) or acr_left not in (1, 2):
+            raise ServiceError("normal_acr", "Un verdict normal se classe ACR 1 ou 2 sur chaque sein.")
+    elif verdict == L2Reading.Verdict.ANOMALY:
+        if not findings:
+            raise ServiceError("anomaly_without_finding", "Décrivez au moins une anomalie (sein, type, localisation, ACR).")
+        for finding in findings:
+            if finding.acr not in (0, 3, 4, 5):
+                raise ServiceError("finding_acr", "Une anomalie en seconde lecture est classée ACR 0, 3, 4 ou 5.")
+            if not (finding.side and finding.lesion_type and finding.quadrant):
+                raise ServiceError(
+                    "finding_incomplete", f"Anomalie du {SIDE_FR.get(finding.side, 'sein ?')} : type et localisation requis."
+                )
+            if finding.clock is not None and not 1 <= finding.clock <= 12:
+                raise ServiceError("finding_clock", "Le rayon horaire va de 1 à 12 h.")
+    elif verdict == L2Reading.Verdict.CTI:
+        if not cti:
+            raise ServiceError("cti_without_item", "Indiquez au moins une incidence insuffisante avec son motif.")
+        if findings:
+            raise ServiceError("cti_with_findings", "Une anomalie l'emporte : saisissez un verdict « Anomalie ».")
+    else:
+        raise ServiceError("verdict_unknown", "Choisissez un verdict : normal, anomalie ou CTI.")
+
+
+def l2_reading_submit(
+    *,
+    exam_id: int,
+    reader: User,
+    verdict: str,
+    acr_right: int = 1,
+    acr_left: int = 1,
+    findings: list[FindingInput] | None = None,
+    cti_items: list[CtiInput] | None = None,
+    comment: str = "",
+    proposed_exams: str = "",
+    reading_seconds: int | None = None,
+    client_uuid: uuid.UUID | None = None,
+) -> L2Reading:
+    """Record a final L2 reading and move the exam to its outcome. Replaying the same client_uuid is harmless."""
+    findings, cti_items = findings or [], cti_items or []
+    if client_uuid is not None:
+        previous = L2Reading.objects.filter(client_uuid=client_uuid, reader=reader).first()
+        if previous is not None:
+            return previous
+    if verdict == L2Reading.Verdict.ANOMALY:
+        for side, attr in (("D", "acr_right"), ("G", "acr_left")):
+            side_acrs = [f.acr for f in findings if f.side == side]
+            if side_acrs:
+                worst = max(side_acrs, key=lambda a: (a != 0, a))  # 5 > 4 > 3 > 0
+                if attr == "acr_right":
+                    acr_right = worst
+                else:
+                    acr_left = worst
+    _validate(verdict, acr_right, acr_left, findings, cti_items)
+    with transaction.atomic():
+        exam = Exam.objects.select_for_update().select_related("l1_form").get(pk=exam_id)
+        if exam.l1_radiologist_id == reader.pk:
+            raise ServiceError("reader_is_l1", "Vous êtes le premier lecteur de cet examen : seconde lecture impossible.")
+        assignment = Assignment.objects.filter(exam=exam, reader=reader, state=Assignment.State.ACTIVE).first()
+        if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
+            raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
+        if exam.state == ExamState.ASSIGNED:
+            exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
+        profile = ReaderProfile.objects.select_related("site").get(user=reader)
+        reading = L2Reading.objects.create(
+            exam=exam,
+            assignment=assignment,
+            reader=reader,
+            l1_radiologist=exam.l1_radiologist,
+            site=profile.site,
+            reading_round=exam.l2_readings.count() + 1,
+            verdict=verdict,
+            acr_right=acr_right,
+            acr_left=acr_left,
+            proposed_exams=proposed_exams,
+            comment=comment,
+            reading_seconds=reading_seconds,
+            client_uuid=client_uuid,
+        )
+        for finding in findings:
+            L2Finding.objects.create(reading=reading, **finding.__dict__)
+        for item in cti_items:
+            CtiItem.objects.create(reading=reading, **item.__dict__)
+        assignment.state, assignment.ended_at = Assignment.State.COMPLETED, timezone.now()
+        assignment.save(update_fields=["state", "ended_at"])
+        outcome = {
+            L2Reading.Verdict.NORMAL: ExamState.L2_NEGATIVE,
+            L2Reading.Verdict.ANOMALY: ExamState.L2_POSITIVE,
+            L2Reading.Verdict.CTI: ExamState.CTI_REQUESTED,
+        }[verdict]
+        exam_transition(exam_id=exam.pk, to_state=outcome, actor=reader, reason=reading_summary(reading))
+        if verdict != L2Reading.Verdict.NORMAL:
+            form = exam.l1_form
+            Discordance.objects.create(
+                exam=exam,
+                reading=reading,
+                kind=Discordance.Kind.L2_POSITIVE if verdict == L2Reading.Verdict.ANOMALY else Discordance.Kind.CTI,
+                l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
+                l2_summary=reading_summary(reading)[:300],
+            )
+    return reading
+
+
+def reading_summary(reading: L2Reading) -> str:
+    """A short French summary of a reading, for the history, the dashboard and the discordance list."""
+    if reading.verdict == L2Reading.Verdict.NORMAL:
+        return f"L2 normale (D{reading.acr_right}/G{reading.acr_left})"
+    if reading.verdict == L2Reading.Verdict.ANOMALY:
+        parts = [
+            f"{SIDE_FR[f.side]} {f.get_quadrant_display().lower()} type {f.lesion_type} ACR {f.acr}"
+            for f in reading.findings.all()
+        ]
+        return "L2 positive : " + " ; ".join(parts)
+    items = [f"{i.get_view_display()} {i.side} : {i.get_reason_display().lower()}" for i in reading.cti_items.all()]
+    return "CTI : " + " ; ".join(items)

@@ -1,0 +1,88 @@
+"""The second reader's worklist and first viewer with the verdict form."""
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from readings.forms import L2VerdictForm
+from readings.selectors import exam_for_reader, reader_worklist, readings_done_by
+from readings.services.l2_reading import l2_reading_open, l2_reading_submit
+from screening.models import AuditEvent, ExamState
+from screening.selectors import standard_views
+from screening.services.audit import audit_record
+from screening.services.errors import ServiceError
+from screening.views.common import client_ip, reader_required
+
+HANGING = (("RCC", "LCC"), ("RMLO", "LMLO"))  # H1: right breast on the viewer's left, chest walls at the seam
+
+
+@reader_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "readings/worklist.html",
+        {"assignments": reader_worklist(reader=request.user), "done": readings_done_by(reader=request.user)},
+    )
+
+
+@reader_required
+def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = exam_for_reader(reader=request.user, exam_id=exam_id)
+    open_for_reading = exam.state in (ExamState.ASSIGNED, ExamState.IN_READING)
+    form = L2VerdictForm(request.POST or None)
+    if request.method == "POST" and open_for_reading and form.is_valid():
+        data = form.cleaned_data
+        try:
+            reading = l2_reading_submit(
+                exam_id=exam.pk,
+                reader=request.user,
+                verdict=data["verdict"],
+                acr_right=data.get("acr_right") or 1,
+                acr_left=data.get("acr_left") or 1,
+                findings=form.findings(),
+                cti_items=form.cti_items(),
+                comment=data["comment"],
+                proposed_exams=data["proposed_exams"],
+                reading_seconds=data.get("reading_seconds"),
+                client_uuid=data.get("client_uuid"),
+            )
+        except (ServiceError, forms.ValidationError) as error:
+            form.add_error(None, getattr(error, "message", None) or error.messages[0])
+        else:
+            messages.success(
+                request, f"Examen {exam.participant.programme_id} : {reading.get_verdict_display()} enregistré."
+            )
+            following = reader_worklist(reader=request.user).first()
+            if following is not None:
+                return redirect("readings:read", exam_id=following.exam_id)
+            return redirect("readings:worklist")
+    if open_for_reading and request.method == "GET":
+        try:
+            exam = l2_reading_open(exam_id=exam.pk, reader=request.user)
+        except ServiceError as error:
+            messages.error(request, error.message)
+    audit_record(
+        actor=request.user,
+        action=AuditEvent.Action.READING_OPEN,
+        exam=exam,
+        object_ref="lecture L2",
+        ip_address=client_ip(request),
+    )
+    views = standard_views(exam=exam)
+    prior = exam.priors.order_by("-mammogram_date").first()
+    context = {
+        "exam": exam,
+        "form": form,
+        "open_for_reading": open_for_reading,
+        "rows": [[(slot, views.get(slot)) for slot in row] for row in HANGING],
+        "missing": [slot for row in HANGING for slot in row if slot not in views],
+        "prior": prior,
+        "prior_rows": [[(slot, standard_views(exam=prior).get(slot)) for slot in row] for row in HANGING]
+        if prior
+        else None,
+        "l1": exam.l1_form,
+        "l1_lesions": exam.l1_form.lesions.all(),
+        "readings": exam.l2_readings.filter(reader=request.user),
+    }
+    return render(request, "readings/read.html", context)

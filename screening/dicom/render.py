@@ -1,0 +1,68 @@
+"""Display renditions from the correct grey-scale pipeline (workstation spec §5 G1).
+
+stored values → Modality LUT → VOI (header window or VOI LUT) → MONOCHROME1 / INVERSE → 8 bits.
+The original is never modified; renditions can always be rebuilt from it.
+"""
+
+import math
+
+import numpy as np
+from PIL import Image
+from pydicom import Dataset
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+
+def _first(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value[0]) if hasattr(value, "__len__") and not isinstance(value, str) else float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def header_window(ds: Dataset, modality_values: np.ndarray) -> tuple[float, float]:
+    """The first header WC/WW pair, else the min/max of the image (only without a header VOI)."""
+    center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    if center is not None and width is not None and width >= 1:
+        return center, width
+    low, high = float(modality_values.min()), float(modality_values.max())
+    return (low + high) / 2, max(high - low, 1.0)
+
+
+def window_to_unit(values: np.ndarray, center: float, width: float, function: str) -> np.ndarray:
+    """PS3.3 C.11.2.1.2/3 windowing to the 0..1 range."""
+    function = function.upper()
+    if function == "SIGMOID":
+        return 1.0 / (1.0 + np.exp(-4.0 * (values - center) / width))
+    if function == "LINEAR_EXACT":
+        return np.clip((values - (center - width / 2)) / width, 0.0, 1.0)
+    return np.clip(((values - (center - 0.5)) / (width - 1)) + 0.5, 0.0, 1.0)
+
+
+def to_display(ds: Dataset, pixels: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """8-bit display values for one frame, and the window used."""
+    values = apply_modality_lut(pixels, ds).astype(np.float32)
+    center, width = header_window(ds, values)
+    if "VOILUTSequence" in ds and "WindowCenter" not in ds:
+        lut_values = apply_voi_lut(pixels, ds).astype(np.float32)
+        low, high = float(lut_values.min()), float(lut_values.max())
+        unit = (lut_values - low) / max(high - low, 1.0)
+    else:
+        unit = window_to_unit(values, center, width, str(ds.get("VOILUTFunction", "LINEAR")))
+    inverse = str(ds.get("PresentationLUTShape", "")).upper() == "INVERSE"
+    if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1" or inverse:
+        unit = 1.0 - unit
+    return (unit * 255.0 + 0.5).astype(np.uint8), center, width
+
+
+def reduce_to(image: Image.Image, max_height: int) -> Image.Image:
+    """Area-averaged minification (never point sampling: calcifications must not alias)."""
+    if image.height <= max_height:
+        return image
+    factor = math.ceil(image.height / max_height)
+    reduced = image.reduce(factor) if factor > 1 else image
+    if reduced.height > max_height:
+        width = round(reduced.width * max_height / reduced.height)
+        reduced = reduced.resize((width, max_height), Image.Resampling.BOX)
+    return reduced

@@ -1,0 +1,1 @@
+"""Writes and state transitions of the intake domain. Views, API and tasks only call these."""

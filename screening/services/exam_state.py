@@ -1,0 +1,69 @@
+"""The exam state machine of the domain spec (§4): the only place an exam changes state."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from screening.models import Exam, ExamState, ExamStatusEvent, User
+
+from .errors import ServiceError
+
+S = ExamState
+FINAL_STATES = frozenset({S.CLOSED, S.CANCELLED})
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.INCOMPLETE, S.L1_POSITIVE, S.QUEUED, S.AWAITING_PRIORS}),
+    S.INCOMPLETE: frozenset({S.SUBMITTED}),
+    S.AWAITING_PRIORS: frozenset({S.QUEUED}),
+    S.QUEUED: frozenset({S.ASSIGNED}),
+    S.ASSIGNED: frozenset({S.IN_READING, S.QUEUED}),
+    S.IN_READING: frozenset(
+        {S.ASSIGNED, S.DEFERRED, S.CONSENSUS_PENDING, S.L2_NEGATIVE, S.L2_POSITIVE, S.CTI_REQUESTED}
+    ),
+    S.DEFERRED: frozenset({S.QUEUED, S.INCOMPLETE, S.AWAITING_PRIORS}),
+    S.CONSENSUS_PENDING: frozenset({S.L2_NEGATIVE, S.L2_POSITIVE, S.CTI_REQUESTED}),
+    S.L2_NEGATIVE: frozenset({S.RESULT_SENT}),
+    S.L2_POSITIVE: frozenset({S.RESULT_SENT}),
+    S.RESULT_SENT: frozenset({S.CLOSED, S.BDD_PENDING}),
+    S.CTI_REQUESTED: frozenset({S.RETAKE_PENDING}),
+    S.RETAKE_PENDING: frozenset({S.RETAKE_RECEIVED, S.RETAKE_OVERDUE, S.RETAKE_REFUSED}),
+    S.RETAKE_OVERDUE: frozenset({S.RETAKE_RECEIVED, S.RETAKE_REFUSED}),
+    S.RETAKE_RECEIVED: frozenset({S.QUEUED}),
+    S.RETAKE_REFUSED: frozenset({S.CLOSED}),
+    S.L1_POSITIVE: frozenset({S.HISTOLOGY_PENDING, S.SURVEILLANCE, S.BDD_PENDING}),
+    S.BDD_PENDING: frozenset({S.BDD_RECEIVED, S.LOST_TO_FOLLOW_UP}),
+    S.BDD_RECEIVED: frozenset({S.CLOSED, S.SURVEILLANCE, S.HISTOLOGY_PENDING}),
+    S.SURVEILLANCE: frozenset({S.HISTOLOGY_PENDING, S.CLOSED, S.LOST_TO_FOLLOW_UP}),
+    S.HISTOLOGY_PENDING: frozenset({S.HISTOLOGY_RECORDED, S.LOST_TO_FOLLOW_UP}),
+    S.HISTOLOGY_RECORDED: frozenset({S.CLOSED}),
+    # Late news resumes the flow; the lost-to-follow-up flag stays in the history.
+    S.LOST_TO_FOLLOW_UP: frozenset({S.BDD_RECEIVED, S.HISTOLOGY_RECORDED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+def transition_allowed(from_state: str, to_state: str) -> bool:
+    if to_state == S.CANCELLED:
+        return from_state not in FINAL_STATES
+    return to_state in TRANSITIONS.get(from_state, frozenset())
+
+
+def exam_transition(*, exam_id: int, to_state: str, actor: User | None, reason: str = "") -> Exam:
+    """Move an exam to `to_state` under a row lock and append the history row. Raises on a bad move."""
+    with transaction.atomic():
+        exam = Exam.objects.select_for_update().get(pk=exam_id)
+        from_state = exam.state
+        if not transition_allowed(from_state, to_state):
+            raise ServiceError(
+                "invalid_transition",
+                f"Changement d'état impossible : {ExamState(from_state).label} → {ExamState(to_state).label}.",
+            )
+        exam.state = to_state
+        exam.state_changed_at = timezone.now()
+        exam.state_reason = reason
+        exam.save(update_fields=["state", "state_changed_at", "state_reason"])
+        ExamStatusEvent.objects.create(
+            exam=exam, from_state=from_state, to_state=to_state, actor=actor, reason=reason
+        )
+    return exam

@@ -1,0 +1,34 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from screening import api
+from screening.views import common, images, practice
+
+practice_patterns = (
+    [
+        path("", practice.exam_list, name="exam_list"),
+        path("nouveau/", practice.exam_new, name="exam_new"),
+        path("<int:exam_id>/", practice.exam_detail, name="exam_detail"),
+        path("<int:exam_id>/transmettre/", practice.exam_submit_view, name="exam_submit"),
+    ],
+    "practice",
+)
+
+urlpatterns = [
+    path("healthz/", common.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/examens/<int:exam_id>/fichiers/", api.exam_files, name="api_exam_files"),
+    path("images/<int:instance_id>/<str:kind>.png", images.rendition, name="rendition"),
+]
+urlpatterns += i18n_patterns(
+    path("", common.home, name="home"),
+    path("connexion/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("examens/", include(practice_patterns)),
+    path("lecture/", include("readings.urls")),
+    path("coordination/", include("readings.urls_coordination")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=False,
+)
