@@ -15,14 +15,20 @@ BLANK = [("", "—")]
 
 
 class L2VerdictForm(forms.Form):
-    verdict = forms.ChoiceField(label=_("Verdict"), choices=L2Reading.Verdict.choices, widget=forms.RadioSelect)
+    verdict = forms.ChoiceField(
+        label=_("Verdict"), choices=L2Reading.Verdict.choices, widget=forms.RadioSelect
+    )
     acr_right = forms.TypedChoiceField(
         label=_("ACR sein droit"), choices=[(1, "1"), (2, "2")], coerce=int, initial=1, required=False
     )
     acr_left = forms.TypedChoiceField(
         label=_("ACR sein gauche"), choices=[(1, "1"), (2, "2")], coerce=int, initial=1, required=False
     )
-    comment = forms.CharField(label=_("Commentaire pour le premier lecteur"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label=_("Commentaire pour le premier lecteur"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     proposed_exams = forms.CharField(label=_("Examens proposés"), required=False, max_length=300)
     reading_seconds = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -37,12 +43,18 @@ class L2VerdictForm(forms.Form):
                 label=_("Localisation"), choices=BLANK + Quadrant.choices, required=False
             )
             self.fields[f"finding_{side}_clock"] = forms.TypedChoiceField(
-                label=_("Rayon horaire"), choices=BLANK + [(h, f"{h} h") for h in range(1, 13)],
-                coerce=int, empty_value=None, required=False,
+                label=_("Rayon horaire"),
+                choices=BLANK + [(h, f"{h} h") for h in range(1, 13)],
+                coerce=int,
+                empty_value=None,
+                required=False,
             )
             self.fields[f"finding_{side}_acr"] = forms.TypedChoiceField(
-                label=_("ACR"), choices=BLANK + [(0, "0"), (3, "3"), (4, "4"), (5, "5")],
-                coerce=int, empty_value=None, required=False,
+                label=_("ACR"),
+                choices=BLANK + [(0, "0"), (3, "3"), (4, "4"), (5, "5")],
+                coerce=int,
+                empty_value=None,
+                required=False,
             )
         for slot, _side, _view in SLOTS:
             self.fields[f"cti_{slot}"] = forms.ChoiceField(
@@ -70,7 +82,10 @@ class L2VerdictForm(forms.Form):
                     )
                 result.append(
                     FindingInput(
-                        side=side, lesion_type=parts[0], quadrant=parts[1], acr=parts[2],
+                        side=side,
+                        lesion_type=parts[0],
+                        quadrant=parts[1],
+                        acr=parts[2],
                         clock=data.get(f"finding_{side}_clock"),
                     )
                 )

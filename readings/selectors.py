@@ -48,7 +48,9 @@ def coordinator_dashboard(*, today: dt.date | None = None) -> dict:
     soon = today + dt.timedelta(days=settings.L2_RESULT_DEADLINE_DAYS - settings.L2_DUE_SOON_DAYS)
     waiting = Exam.objects.filter(state__in=[*OPEN_FOR_L2, ExamState.SUBMITTED, ExamState.INCOMPLETE])
     by_state = {row["state"]: row["n"] for row in Exam.objects.values("state").annotate(n=Count("pk"))}
-    states = [(state, label, by_state.get(state, 0)) for state, label in ExamState.choices if by_state.get(state)]
+    states = [
+        (state, label, by_state.get(state, 0)) for state, label in ExamState.choices if by_state.get(state)
+    ]
     per_practice = (
         Exam.objects.values("practice__name", "practice__town")
         .annotate(
@@ -66,8 +68,12 @@ def coordinator_dashboard(*, today: dt.date | None = None) -> dict:
         User.objects.filter(reader_profile__isnull=False)
         .values("pk", "title", "first_name", "last_name", "reader_profile__site__name")
         .annotate(
-            open_assignments=Count("assignments", filter=Q(assignments__state=Assignment.State.ACTIVE), distinct=True),
-            read_year=Count("l2_readings", filter=Q(l2_readings__submitted_at__date__gte=year_start), distinct=True),
+            open_assignments=Count(
+                "assignments", filter=Q(assignments__state=Assignment.State.ACTIVE), distinct=True
+            ),
+            read_year=Count(
+                "l2_readings", filter=Q(l2_readings__submitted_at__date__gte=year_start), distinct=True
+            ),
         )
         .order_by("last_name")
     )
@@ -89,17 +95,17 @@ def coordinator_dashboard(*, today: dt.date | None = None) -> dict:
         "per_practice": list(per_practice),
         "per_reader": list(per_reader),
         "per_site": list(per_site),
-        "discordances": Discordance.objects.select_related("exam__practice", "exam__participant", "reading").order_by(
-            "-opened_at"
-        )[:100],
+        "discordances": Discordance.objects.select_related(
+            "exam__practice", "exam__participant", "reading"
+        ).order_by("-opened_at")[:100],
     }
 
 
 def exams_with_verdicts(*, state: str = "", limit: int = 200) -> QuerySet[Exam]:
     """Exams with the L1 form and latest L2 reading side by side, earliest deadline first."""
-    exams = Exam.objects.select_related("practice", "participant", "l1_form", "l1_radiologist").prefetch_related(
-        "l2_readings__findings", "l2_readings__cti_items", "l2_readings__reader"
-    )
+    exams = Exam.objects.select_related(
+        "practice", "participant", "l1_form", "l1_radiologist"
+    ).prefetch_related("l2_readings__findings", "l2_readings__cti_items", "l2_readings__reader")
     if state:
         exams = exams.filter(state=state)
     return exams.order_by("due_at", "pk")[:limit]

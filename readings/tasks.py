@@ -15,5 +15,9 @@ def assign_exam(exam_id: int) -> int | None:
 @shared_task
 def assign_queued_exams(limit: int = 500) -> int:
     """Periodic safety net: assign every queued exam, earliest deadline first."""
-    ids = Exam.objects.filter(state=ExamState.QUEUED).order_by("due_at", "pk").values_list("pk", flat=True)[:limit]
+    ids = (
+        Exam.objects.filter(state=ExamState.QUEUED)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(1 for pk in ids if exam_assign(exam_id=pk, actor=None))

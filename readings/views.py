@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from readings.forms import L2VerdictForm
 from readings.selectors import exam_for_reader, reader_worklist, readings_done_by
@@ -19,10 +20,14 @@ HANGING = (("RCC", "LCC"), ("RMLO", "LMLO"))  # H1: right breast on the viewer's
 
 @reader_required
 def worklist(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    assignments = list(reader_worklist(reader=request.user))
+    for assignment in assignments:
+        assignment.days_left = (assignment.exam.due_at - today).days
     return render(
         request,
         "readings/worklist.html",
-        {"assignments": reader_worklist(reader=request.user), "done": readings_done_by(reader=request.user)},
+        {"assignments": assignments, "done": readings_done_by(reader=request.user)},
     )
 
 
@@ -51,7 +56,8 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
             form.add_error(None, getattr(error, "message", None) or error.messages[0])
         else:
             messages.success(
-                request, f"Examen {exam.participant.programme_id} : {reading.get_verdict_display()} enregistré."
+                request,
+                f"Examen {exam.participant.programme_id} : {reading.get_verdict_display()} enregistré.",
             )
             following = reader_worklist(reader=request.user).first()
             if following is not None:

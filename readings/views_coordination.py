@@ -13,7 +13,9 @@ from screening.views.common import client_ip, coordinator_required
 @coordinator_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     audit_record(
-        actor=request.user, action=AuditEvent.Action.DASHBOARD_VIEW, object_ref="tableau de bord",
+        actor=request.user,
+        action=AuditEvent.Action.DASHBOARD_VIEW,
+        object_ref="tableau de bord",
         ip_address=client_ip(request),
     )
     return render(request, "readings/dashboard.html", coordinator_dashboard())
@@ -25,12 +27,18 @@ def exam_table(request: HttpRequest) -> HttpResponse:
     if state not in ExamState.values:
         state = ""
     audit_record(
-        actor=request.user, action=AuditEvent.Action.DASHBOARD_VIEW, object_ref=f"examens {state}".strip(),
+        actor=request.user,
+        action=AuditEvent.Action.DASHBOARD_VIEW,
+        object_ref=f"examens {state}".strip(),
         ip_address=client_ip(request),
     )
     return render(
         request,
         "readings/exam_table.html",
-        {"exams": exams_with_verdicts(state=state), "state": state, "states": ExamState.choices,
-         "today": timezone.localdate()},
+        {
+            "exams": exams_with_verdicts(state=state),
+            "state": state,
+            "states": ExamState.choices,
+            "today": timezone.localdate(),
+        },
     )

@@ -20,7 +20,16 @@ class IngestFileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestFile
-        fields = ["id", "original_name", "size_bytes", "state", "state_label", "reason_code", "reason", "slot"]
+        fields = [
+            "id",
+            "original_name",
+            "size_bytes",
+            "state",
+            "state_label",
+            "reason_code",
+            "reason",
+            "slot",
+        ]
 
 
 def _exam_for(request: Request, exam_id: int):
@@ -39,7 +48,10 @@ def exam_files(request: Request, exam_id: int) -> Response:
             raise ServiceError("file_missing", "Aucun fichier reçu.")
         record = ingest_file_receive(exam=exam, upload=upload, original_name=upload.name, actor=request.user)
         audit_record(
-            actor=request.user, action=AuditEvent.Action.FILE_UPLOAD, exam=exam, object_ref=record.original_name
+            actor=request.user,
+            action=AuditEvent.Action.FILE_UPLOAD,
+            exam=exam,
+            object_ref=record.original_name,
         )
         record.refresh_from_db()
         return Response(IngestFileSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -39,7 +39,9 @@ class ExamCreateForm(forms.ModelForm):
         label=_("Date de la mammographie"), widget=forms.DateInput(attrs={"type": "date"})
     )
     accession_number = forms.CharField(label=_("Numéro d'accession (RIS)"), max_length=64, required=False)
-    l1_radiologist = forms.ModelChoiceField(label=_("Radiologue premier lecteur"), queryset=User.objects.none())
+    l1_radiologist = forms.ModelChoiceField(
+        label=_("Radiologue premier lecteur"), queryset=User.objects.none()
+    )
     medium = forms.ChoiceField(label=_("Support"), choices=Exam.Medium.choices, initial=Exam.Medium.CONSOLE)
     lesion_right_type = forms.ChoiceField(
         label=_("Lésion sein droit"), choices=[("", "—"), *LesionType.choices], required=False

@@ -86,3 +86,24 @@ def standard_views(*, exam: Exam) -> dict[str, DicomInstance]:
     """The default image of each standard slot, for the back-to-back hanging."""
     instances = exam.instances.filter(is_default_for_slot=True).prefetch_related("renditions")
     return {instance.slot: instance for instance in instances}
+
+
+HIDDEN_REASON_STATES = {"ASSIGNED", "IN_READING"}  # these reasons name readers (R-ANON-1)
+
+
+def exam_history_for_practice(*, exam: Exam) -> list[dict]:
+    """The state history as a practice may see it: second readers stay anonymous."""
+    members = set(exam.practice.memberships.values_list("user_id", flat=True))
+    rows = []
+    for event in exam.status_events.select_related("actor").order_by("at", "pk"):
+        if event.actor_id is None:
+            who = "Plateforme"
+        elif event.actor_id in members:
+            who = str(event.actor)
+        elif event.actor.is_coordinator:
+            who = "CRCDC"
+        else:
+            who = "Second lecteur"
+        reason = "" if event.to_state in HIDDEN_REASON_STATES else event.reason
+        rows.append({"at": event.at, "state": event.get_to_state_display(), "who": who, "reason": reason})
+    return rows

@@ -26,12 +26,16 @@ def reconcile_stuck_exams() -> dict[str, int]:
     """Re-drive anything a lost message left behind: a lost message never loses an exam."""
     cutoff = timezone.now() - dt.timedelta(minutes=settings.INGEST_STUCK_MINUTES)
     files = list(
-        IngestFile.objects.filter(state=IngestFile.State.RECEIVED, received_at__lt=cutoff).values_list("pk", flat=True)
+        IngestFile.objects.filter(state=IngestFile.State.RECEIVED, received_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
     )
     for pk in files:
         ingest_file_process.delay(pk)
     submitted = list(
-        Exam.objects.filter(state=ExamState.SUBMITTED, state_changed_at__lt=cutoff).values_list("pk", flat=True)
+        Exam.objects.filter(state=ExamState.SUBMITTED, state_changed_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
     )
     for pk in submitted:
         exam_intake_check.delay(pk)

@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 class ReaderProfile(models.Model):
     """A radiologist qualified for second reading, attached to one reading site's pool."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_profile"
+    )
     site = models.ForeignKey("screening.ReadingSite", on_delete=models.PROTECT, related_name="readers")
     l2_trained_on = models.DateField(_("formé à la seconde lecture le"), null=True, blank=True)
     qualified = models.BooleanField(_("habilité L2"), default=True)

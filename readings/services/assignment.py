@@ -61,7 +61,9 @@ def exam_assign(*, exam_id: int, actor: User | None, reader: User | None = None)
             )
         if excluded:
             why += " Exclus : " + " ; ".join(excluded) + "."
-        ReaderProfile.objects.select_for_update().filter(pk=chosen.pk).first()  # serialise per-reader capacity
+        ReaderProfile.objects.select_for_update().filter(
+            pk=chosen.pk
+        ).first()  # serialise per-reader capacity
         assignment = Assignment.objects.create(
             exam=exam, reader=chosen.user, l1_radiologist=exam.l1_radiologist, assigned_by=actor, why=why
         )

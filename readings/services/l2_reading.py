@@ -46,29 +46,42 @@ def l2_reading_open(*, exam_id: int, reader: User) -> Exam:
     return exam
 
 
-def _validate(verdict: str, acr_right: int, acr_left: int, findings: list[FindingInput], cti: list[CtiInput]) -> None:
+def _validate(
+    verdict: str, acr_right: int, acr_left: int, findings: list[FindingInput], cti: list[CtiInput]
+) -> None:
     if verdict == L2Reading.Verdict.NORMAL:
         if findings or cti:
-            raise ServiceError("normal_with_findings", "Un verdict normal ne comporte ni anomalie ni cliché insuffisant.")
+            raise ServiceError(
+                "normal_with_findings", "Un verdict normal ne comporte ni anomalie ni cliché insuffisant."
+            )
         if acr_right not in (1, 2) or acr_left not in (1, 2):
             raise ServiceError("normal_acr", "Un verdict normal se classe ACR 1 ou 2 sur chaque sein.")
     elif verdict == L2Reading.Verdict.ANOMALY:
         if not findings:
-            raise ServiceError("anomaly_without_finding", "Décrivez au moins une anomalie (sein, type, localisation, ACR).")
+            raise ServiceError(
+                "anomaly_without_finding", "Décrivez au moins une anomalie (sein, type, localisation, ACR)."
+            )
         for finding in findings:
             if finding.acr not in (0, 3, 4, 5):
-                raise ServiceError("finding_acr", "Une anomalie en seconde lecture est classée ACR 0, 3, 4 ou 5.")
+                raise ServiceError(
+                    "finding_acr", "Une anomalie en seconde lecture est classée ACR 0, 3, 4 ou 5."
+                )
             if not (finding.side and finding.lesion_type and finding.quadrant):
                 raise ServiceError(
-                    "finding_incomplete", f"Anomalie du {SIDE_FR.get(finding.side, 'sein ?')} : type et localisation requis."
+                    "finding_incomplete",
+                    f"Anomalie du {SIDE_FR.get(finding.side, 'sein ?')} : type et localisation requis.",
                 )
             if finding.clock is not None and not 1 <= finding.clock <= 12:
                 raise ServiceError("finding_clock", "Le rayon horaire va de 1 à 12 h.")
     elif verdict == L2Reading.Verdict.CTI:
         if not cti:
-            raise ServiceError("cti_without_item", "Indiquez au moins une incidence insuffisante avec son motif.")
+            raise ServiceError(
+                "cti_without_item", "Indiquez au moins une incidence insuffisante avec son motif."
+            )
         if findings:
-            raise ServiceError("cti_with_findings", "Une anomalie l'emporte : saisissez un verdict « Anomalie ».")
+            raise ServiceError(
+                "cti_with_findings", "Une anomalie l'emporte : saisissez un verdict « Anomalie »."
+            )
     else:
         raise ServiceError("verdict_unknown", "Choisissez un verdict : normal, anomalie ou CTI.")
 
@@ -106,8 +119,12 @@ def l2_reading_submit(
     with transaction.atomic():
         exam = Exam.objects.select_for_update().select_related("l1_form").get(pk=exam_id)
         if exam.l1_radiologist_id == reader.pk:
-            raise ServiceError("reader_is_l1", "Vous êtes le premier lecteur de cet examen : seconde lecture impossible.")
-        assignment = Assignment.objects.filter(exam=exam, reader=reader, state=Assignment.State.ACTIVE).first()
+            raise ServiceError(
+                "reader_is_l1", "Vous êtes le premier lecteur de cet examen : seconde lecture impossible."
+            )
+        assignment = Assignment.objects.filter(
+            exam=exam, reader=reader, state=Assignment.State.ACTIVE
+        ).first()
         if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
             raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
         if exam.state == ExamState.ASSIGNED:
@@ -145,7 +162,9 @@ def l2_reading_submit(
             Discordance.objects.create(
                 exam=exam,
                 reading=reading,
-                kind=Discordance.Kind.L2_POSITIVE if verdict == L2Reading.Verdict.ANOMALY else Discordance.Kind.CTI,
+                kind=Discordance.Kind.L2_POSITIVE
+                if verdict == L2Reading.Verdict.ANOMALY
+                else Discordance.Kind.CTI,
                 l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
                 l2_summary=reading_summary(reading)[:300],
             )
@@ -162,5 +181,7 @@ def reading_summary(reading: L2Reading) -> str:
             for f in reading.findings.all()
         ]
         return "L2 positive : " + " ; ".join(parts)
-    items = [f"{i.get_view_display()} {i.side} : {i.get_reason_display().lower()}" for i in reading.cti_items.all()]
+    items = [
+        f"{i.get_view_display()} {i.side} : {i.get_reason_display().lower()}" for i in reading.cti_items.all()
+    ]
     return "CTI : " + " ; ".join(items)

@@ -36,7 +36,12 @@ MODIFIER_CODES = {
 STANDARD_VIEWS = {"CC", "MLO"}
 CC_FAMILY = {"CC", "XCCL", "XCCM"}
 # H2: target PatientOrientation (row, column first letters) per laterality and view family.
-TARGETS = {("R", "CC"): ("P", "L"), ("L", "CC"): ("A", "R"), ("R", "MLO"): ("P", "F"), ("L", "MLO"): ("A", "F")}
+TARGETS = {
+    ("R", "CC"): ("P", "L"),
+    ("L", "CC"): ("A", "R"),
+    ("R", "MLO"): ("P", "F"),
+    ("L", "MLO"): ("A", "F"),
+}
 OPPOSITE = {"A": "P", "P": "A", "R": "L", "L": "R", "H": "F", "F": "H"}
 
 
@@ -70,7 +75,9 @@ def check_acceptable(ds: Dataset) -> None:
             "Film numérisé (capture secondaire) : la lecture de films scannés est interdite dans le programme.",
         )
     if modality != "MG":
-        raise Refusal("wrong_modality", f"Modalité {modality or 'absente'} : seule la mammographie (MG) est lue.")
+        raise Refusal(
+            "wrong_modality", f"Modalité {modality or 'absente'} : seule la mammographie (MG) est lue."
+        )
     intent = str(ds.get("PresentationIntentType", "")).upper()
     if sop_class in (MG_FOR_PROCESSING, BREAST_PROJECTION_FOR_PROCESSING) or intent == "FOR PROCESSING":
         raise Refusal(
@@ -80,7 +87,9 @@ def check_acceptable(ds: Dataset) -> None:
     if sop_class == BREAST_TOMOSYNTHESIS:
         raise Refusal("tomosynthesis", "Tomosynthèse : pas encore lue en seconde lecture dans cette version.")
     if sop_class not in (MG_FOR_PRESENTATION, BREAST_PROJECTION_FOR_PRESENTATION):
-        raise Refusal("not_an_image", f"Objet DICOM non image ou non mammographique ({sop_class or 'classe absente'}).")
+        raise Refusal(
+            "not_an_image", f"Objet DICOM non image ou non mammographique ({sop_class or 'classe absente'})."
+        )
 
 
 def _laterality(ds: Dataset, flags: list[str]) -> str:
@@ -158,10 +167,14 @@ def classify(ds: Dataset) -> tuple[Classification, str]:
     flags: list[str] = []
     laterality = _laterality(ds, flags)
     if laterality not in ("R", "L"):
-        raise Refusal("laterality_missing", "Latéralité absente ou bilatérale : impossible de placer l'image (D/G).")
+        raise Refusal(
+            "laterality_missing", "Latéralité absente ou bilatérale : impossible de placer l'image (D/G)."
+        )
     view, modifiers = _view(ds, flags)
     if not view:
-        raise Refusal("view_missing", "Incidence absente (ni ViewCodeSequence ni ViewPosition) : image non classable.")
+        raise Refusal(
+            "view_missing", "Incidence absente (ni ViewCodeSequence ni ViewPosition) : image non classable."
+        )
     flip_h, flip_v, orientation = _orientation(ds, laterality, view, flags)
     slot = f"{laterality}{view}" if view in STANDARD_VIEWS and not modifiers else ""
     if str(ds.get("LossyImageCompression", "00")) == "01":

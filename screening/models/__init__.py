@@ -2,7 +2,15 @@ from .audit import AuditEvent
 from .dicom import DicomInstance, DicomSeries, DicomStudy, IngestFile, Rendition
 from .exams import Exam, ExamState, ExamStatusEvent, Participant
 from .l1 import L1Form, L1Lesion
-from .organisation import CentreRole, Practice, PracticeMembership, PracticeRole, ReadingCentre, ReadingSite, User
+from .organisation import (
+    CentreRole,
+    Practice,
+    PracticeMembership,
+    PracticeRole,
+    ReadingCentre,
+    ReadingSite,
+    User,
+)
 
 __all__ = [
     "AuditEvent",

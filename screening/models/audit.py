@@ -15,7 +15,9 @@ class AuditEvent(models.Model):
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)
-    exam = models.ForeignKey("screening.Exam", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    exam = models.ForeignKey(
+        "screening.Exam", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     object_ref = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -122,7 +122,9 @@ class IngestFile(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
     reason_code = models.CharField(max_length=40, blank=True)
     reason = models.TextField(blank=True)
-    instance = models.ForeignKey(DicomInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    instance = models.ForeignKey(
+        DicomInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)

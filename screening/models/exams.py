@@ -76,13 +76,20 @@ class Exam(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="exams")
     practice = models.ForeignKey("screening.Practice", on_delete=models.PROTECT, related_name="exams")
     l1_radiologist = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="l1_exams", verbose_name=_("radiologue L1")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="l1_exams",
+        verbose_name=_("radiologue L1"),
     )
     mammogram_date = models.DateField(_("date de la mammographie"))
     accession_number = models.CharField(_("numéro d'accession"), max_length=64, blank=True)
     medium = models.CharField(_("support"), max_length=10, choices=Medium.choices, default=Medium.CONSOLE)
-    equipment = models.CharField(_("équipement"), max_length=5, choices=Equipment.choices, default=Equipment.DR)
-    screening_round = models.CharField(_("tour"), max_length=12, choices=Round.choices, default=Round.SUBSEQUENT)
+    equipment = models.CharField(
+        _("équipement"), max_length=5, choices=Equipment.choices, default=Equipment.DR
+    )
+    screening_round = models.CharField(
+        _("tour"), max_length=12, choices=Round.choices, default=Round.SUBSEQUENT
+    )
     due_at = models.DateField(_("résultat attendu au plus tard le"))
     state = models.CharField(_("état"), max_length=24, choices=ExamState.choices, default=ExamState.DRAFT)
     state_changed_at = models.DateTimeField(_("dernier changement d'état"), auto_now_add=True)

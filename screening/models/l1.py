@@ -80,7 +80,9 @@ class L1Form(models.Model):
     family_history = models.BooleanField(_("antécédents familiaux"), default=False)
     high_risk = models.BooleanField(_("haut risque déclaré"), default=False)
     # Clinical breast exam (R-DATA-1: always recorded)
-    clinical_exam = models.CharField(_("examen clinique des seins"), max_length=1, choices=ClinicalExam.choices)
+    clinical_exam = models.CharField(
+        _("examen clinique des seins"), max_length=1, choices=ClinicalExam.choices
+    )
     clinical_findings = models.TextField(_("anomalies cliniques"), blank=True)
     # Technique
     density = models.CharField(_("densité mammaire"), max_length=1, choices=Density.choices)

@@ -35,7 +35,11 @@ def participant_get_or_create(
     participant = Participant.objects.filter(programme_id=programme_id).first()
     if participant is None:
         return Participant.objects.create(
-            programme_id=programme_id, last_name=last_name, first_name=first_name, birth_date=birth_date, **extra
+            programme_id=programme_id,
+            last_name=last_name,
+            first_name=first_name,
+            birth_date=birth_date,
+            **extra,
         )
     if participant.birth_date != birth_date or participant.last_name.casefold() != last_name.casefold():
         raise ServiceError(
@@ -75,7 +79,9 @@ def l1_form_check(*, l1: dict[str, Any]) -> list[str]:
         )
     if max(finals) >= 4 and conduct not in ("PCY", "PMI", "PMA", "AUT"):
         raise ServiceError(
-            "l1_conduct_incoherent", "Un ACR 4 ou 5 demande un prélèvement ou une prise en charge.", field="conduct"
+            "l1_conduct_incoherent",
+            "Un ACR 4 ou 5 demande un prélèvement ou une prise en charge.",
+            field="conduct",
         )
     if l1.get("density") == "D" and max(finals) == 2:
         warnings.append("Densité D classée ACR 2 sans lésion : vérifiez (un sein dense normal est ACR 1).")
@@ -103,9 +109,11 @@ def exam_create(
         raise ServiceError("l1_not_in_practice", "Ce radiologue n'est pas premier lecteur de ce cabinet.")
     if mammogram_date > timezone.localdate():
         raise ServiceError("mammogram_in_future", "La date de la mammographie est dans le futur.")
-    if Exam.objects.filter(
-        participant=participant, practice=practice, mammogram_date=mammogram_date
-    ).exclude(state=ExamState.CANCELLED).exists():
+    if (
+        Exam.objects.filter(participant=participant, practice=practice, mammogram_date=mammogram_date)
+        .exclude(state=ExamState.CANCELLED)
+        .exists()
+    ):
         raise ServiceError(
             "exam_duplicate",
             f"Un examen existe déjà pour cette femme au {mammogram_date:%d/%m/%Y} dans ce cabinet.",
@@ -152,7 +160,9 @@ def exam_submit(*, exam_id: int, actor: User) -> Exam:
             raise ServiceError("exam_not_submittable", "Cet examen a déjà été transmis.")
         goes_to_l2, why = l1_routing(exam.l1_form)
         if goes_to_l2 and exam.medium == Exam.Medium.CONSOLE and not exam.instances.exists():
-            raise ServiceError("no_images", "Aucune image acceptée : envoyez les 4 incidences avant de transmettre.")
+            raise ServiceError(
+                "no_images", "Aucune image acceptée : envoyez les 4 incidences avant de transmettre."
+            )
         exam = exam_transition(exam_id=exam.pk, to_state=ExamState.SUBMITTED, actor=actor)
         exam.submitted_at = exam.submitted_at or timezone.now()
         exam.save(update_fields=["submitted_at"])

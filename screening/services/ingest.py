@@ -105,12 +105,14 @@ def _check_identity(ds, participant: Participant, exam: Exam) -> None:
 
 def _store_renditions(instance: DicomInstance, ds, pixels, written: list[str]) -> None:
     display, center, width = to_display(ds, pixels)
-    image = Image.fromarray(display, mode="L")
+    image = Image.fromarray(display)  # uint8 2-D → mode "L"
     for kind, height in RENDITION_HEIGHTS.items():
         reduced = reduce_to(image, height)
         buffer = io.BytesIO()
         reduced.save(buffer, format="PNG", optimize=False, compress_level=3)
-        name = default_storage.save(f"renditions/{instance.sop_uid}/{kind.lower()}.png", ContentFile(buffer.getvalue()))
+        name = default_storage.save(
+            f"renditions/{instance.sop_uid}/{kind.lower()}.png", ContentFile(buffer.getvalue())
+        )
         written.append(name)
         Rendition.objects.create(
             instance=instance,
@@ -153,7 +155,9 @@ def _store(record: IngestFile, exam: Exam, written: list[str]) -> tuple[DicomIns
     if existing is not None:
         if existing.sha256 == record.sha256 and existing.exam_id == exam.pk:
             return existing, False  # harmless duplicate
-        raise Refusal("uid_conflict", "Une autre image porte déjà ce SOP Instance UID : l'original n'est pas remplacé.")
+        raise Refusal(
+            "uid_conflict", "Une autre image porte déjà ce SOP Instance UID : l'original n'est pas remplacé."
+        )
     study = DicomStudy.objects.filter(study_uid=study_uid).first()
     if study is not None and study.exam_id not in (None, exam.pk):
         raise Refusal("study_other_exam", "Cette étude DICOM est déjà rattachée à un autre examen.")
@@ -164,7 +168,8 @@ def _store(record: IngestFile, exam: Exam, written: list[str]) -> tuple[DicomIns
             pixels = ds.pixel_array
         except Exception as exc:  # any decoder failure: truncated stream, unsupported syntax
             raise Refusal(
-                "pixel_data_unreadable", "Données d'image illisibles (fichier tronqué ou compression non gérée)."
+                "pixel_data_unreadable",
+                "Données d'image illisibles (fichier tronqué ou compression non gérée).",
             ) from exc
     if pixels.ndim != 2:
         raise Refusal("multiframe", "Image multi-trames : non lue en seconde lecture dans cette version.")
@@ -184,7 +189,11 @@ def _store(record: IngestFile, exam: Exam, written: list[str]) -> tuple[DicomIns
         )
     series, _ = DicomSeries.objects.get_or_create(
         series_uid=series_uid,
-        defaults={"study": study, "modality": "MG", "series_description": str(ds.get("SeriesDescription", ""))[:200]},
+        defaults={
+            "study": study,
+            "modality": "MG",
+            "series_description": str(ds.get("SeriesDescription", ""))[:200],
+        },
     )
     spacing = ds.get("ImagerPixelSpacing") or ds.get("PixelSpacing")
     instance = DicomInstance.objects.create(
@@ -223,10 +232,18 @@ def ingest_file_process(*, ingest_file_id: int) -> IngestFile:
     written: list[str] = []
     try:
         with transaction.atomic():
-            record = IngestFile.objects.select_for_update().select_related("exam__participant").get(pk=ingest_file_id)
+            record = (
+                IngestFile.objects.select_for_update()
+                .select_related("exam__participant")
+                .get(pk=ingest_file_id)
+            )
             if record.state != IngestFile.State.RECEIVED:
                 return record
-            exam = Exam.objects.select_for_update().select_related("participant", "practice").get(pk=record.exam_id)
+            exam = (
+                Exam.objects.select_for_update()
+                .select_related("participant", "practice")
+                .get(pk=record.exam_id)
+            )
             try:
                 with transaction.atomic():
                     instance, created = _store(record, exam, written)
@@ -235,9 +252,17 @@ def ingest_file_process(*, ingest_file_id: int) -> IngestFile:
                 return _finish(record, IngestFile.State.REFUSED, refusal.code, refusal.reason)
             except IntegrityError:
                 _remove(written)
-                return _finish(record, IngestFile.State.REFUSED, "uid_conflict", "Image déjà reçue par ailleurs.")
+                return _finish(
+                    record, IngestFile.State.REFUSED, "uid_conflict", "Image déjà reçue par ailleurs."
+                )
             if not created:
-                return _finish(record, IngestFile.State.DUPLICATE, "duplicate", "Fichier déjà reçu : sans effet.", instance)
+                return _finish(
+                    record,
+                    IngestFile.State.DUPLICATE,
+                    "duplicate",
+                    "Fichier déjà reçu : sans effet.",
+                    instance,
+                )
             record = _finish(record, IngestFile.State.ACCEPTED, instance=instance)
             if exam.state == ExamState.SUBMITTED:
                 from screening import tasks

@@ -9,10 +9,22 @@ from django.views.decorators.http import require_POST
 
 from screening.forms import ExamCreateForm
 from screening.models import AuditEvent, ExamState, PracticeRole, User
-from screening.selectors import exam_for_practice_user, exams_for_practice_user, ingest_files_for_exam, practices_for_user
+from screening.selectors import (
+    exam_for_practice_user,
+    exam_history_for_practice,
+    exams_for_practice_user,
+    ingest_files_for_exam,
+    practices_for_user,
+)
 from screening.services.audit import audit_record
 from screening.services.errors import ServiceError
-from screening.services.exams import exam_create, exam_submit, missing_views, participant_get_or_create
+from screening.services.exams import (
+    VIEW_LABEL,
+    exam_create,
+    exam_submit,
+    missing_views,
+    participant_get_or_create,
+)
 
 from .common import client_ip, practice_required
 
@@ -24,7 +36,9 @@ def exam_list(request: HttpRequest) -> HttpResponse:
     if state in ExamState.values:
         exams = exams.filter(state=state)
     page = Paginator(exams, 25).get_page(request.GET.get("page"))
-    return render(request, "screening/exam_list.html", {"page": page, "state": state, "states": ExamState.choices})
+    return render(
+        request, "screening/exam_list.html", {"page": page, "state": state, "states": ExamState.choices}
+    )
 
 
 @practice_required
@@ -63,20 +77,26 @@ def exam_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Examen créé. Envoyez maintenant les images puis transmettez-le.")
             return redirect("practice:exam_detail", exam_id=exam.pk)
-    return render(request, "screening/exam_new.html", {"form": form, "practices": practices, "practice": practice})
+    return render(
+        request, "screening/exam_new.html", {"form": form, "practices": practices, "practice": practice}
+    )
 
 
 @practice_required
 def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = exam_for_practice_user(user=request.user, exam_id=exam_id)
     audit_record(
-        actor=request.user, action=AuditEvent.Action.EXAM_VIEW, exam=exam, object_ref="fiche", ip_address=client_ip(request)
+        actor=request.user,
+        action=AuditEvent.Action.EXAM_VIEW,
+        exam=exam,
+        object_ref="fiche",
+        ip_address=client_ip(request),
     )
     context = {
         "exam": exam,
         "files": ingest_files_for_exam(exam=exam),
-        "history": exam.status_events.select_related("actor").order_by("at", "pk"),
-        "missing": missing_views(exam) if exam.medium == exam.Medium.CONSOLE else [],
+        "history": exam_history_for_practice(exam=exam),
+        "missing": [VIEW_LABEL[m] for m in missing_views(exam)] if exam.medium == exam.Medium.CONSOLE else [],
         "can_upload": exam.state in (ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED),
         "can_submit": exam.state in (ExamState.DRAFT, ExamState.INCOMPLETE),
         "readings": exam.l2_readings.prefetch_related("findings", "cti_items").order_by("submitted_at"),
