@@ -35,7 +35,7 @@ class L2VerdictForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for side, label in SIDES:
+        for side, _label in SIDES:
             self.fields[f"finding_{side}_type"] = forms.ChoiceField(
                 label=_("Type"), choices=BLANK + LesionType.choices, required=False
             )
