@@ -132,7 +132,10 @@ def draft_exam(*, practice, staff, l1, participant=None, days_ago: int = 3, l1_d
     )
 
 
-def exam_files(exam, directory: Path, *, views=("RCC", "LCC", "RMLO", "LMLO"), seed: int = 0) -> list[Path]:
+def exam_files(
+    exam, directory: Path, *, views=("RCC", "LCC", "RMLO", "LMLO"), seed: int = 0, compress: bool = False
+) -> list[Path]:
+    """The exam's views as DICOM files; uncompressed by default (6× faster), JPEG 2000 lossless on demand."""
     p = exam.participant
     return make_exam_files(
         directory,
@@ -143,6 +146,7 @@ def exam_files(exam, directory: Path, *, views=("RCC", "LCC", "RMLO", "LMLO"), s
         accession_number=f"ACC{exam.pk}",
         seed=seed,
         views=views,
+        compress=compress,
     )
 
 
@@ -153,11 +157,11 @@ def upload(exam, path: Path, actor):
         )
 
 
-def submitted_exam(*, practice, staff, l1, views=("RCC", "LCC", "RMLO", "LMLO"), **kwargs):
+def submitted_exam(*, practice, staff, l1, views=("RCC", "LCC", "RMLO", "LMLO"), compress=False, **kwargs):
     """A console exam with its images uploaded and submitted, through the services (tasks eager)."""
     exam = draft_exam(practice=practice, staff=staff, l1=l1, **kwargs)
     with tempfile.TemporaryDirectory() as tmp:
-        for path in exam_files(exam, Path(tmp), views=views, seed=exam.pk):
+        for path in exam_files(exam, Path(tmp), views=views, seed=exam.pk, compress=compress):
             upload(exam, path, staff)
     exam_submit(exam_id=exam.pk, actor=staff)
     exam.refresh_from_db()

@@ -117,7 +117,7 @@ def l2_reading_submit(
                     acr_left = worst
     _validate(verdict, acr_right, acr_left, findings, cti_items)
     with transaction.atomic():
-        exam = Exam.objects.select_for_update().select_related("l1_form").get(pk=exam_id)
+        exam = Exam.objects.select_for_update(of=("self",)).select_related("l1_form").get(pk=exam_id)
         if exam.l1_radiologist_id == reader.pk:
             raise ServiceError(
                 "reader_is_l1", "Vous êtes le premier lecteur de cet examen : seconde lecture impossible."

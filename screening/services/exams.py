@@ -155,7 +155,7 @@ def l1_routing(form: L1Form) -> tuple[bool, str]:
 def exam_submit(*, exam_id: int, actor: User) -> Exam:
     """DRAFT/INCOMPLETE → SUBMITTED; L1-positive exams leave for L1 follow-up, never for L2."""
     with transaction.atomic():
-        exam = Exam.objects.select_for_update().select_related("l1_form").get(pk=exam_id)
+        exam = Exam.objects.select_for_update(of=("self",)).select_related("l1_form").get(pk=exam_id)
         if exam.state not in (ExamState.DRAFT, ExamState.INCOMPLETE):
             raise ServiceError("exam_not_submittable", "Cet examen a déjà été transmis.")
         goes_to_l2, why = l1_routing(exam.l1_form)

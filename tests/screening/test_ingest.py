@@ -54,13 +54,14 @@ def _stored_files() -> list[str]:
 
 
 def test_four_views_are_stored_classified_rendered_queued_and_assigned(setup):
-    exam = submitted_exam(practice=setup["practice"], staff=setup["staff"], l1=setup["l1"])
+    exam = submitted_exam(practice=setup["practice"], staff=setup["staff"], l1=setup["l1"], compress=True)
     assert exam.state == ExamState.ASSIGNED
     slots = set(
         DicomInstance.objects.filter(exam=exam, is_default_for_slot=True).values_list("slot", flat=True)
     )
     assert slots == {"RCC", "LCC", "RMLO", "LMLO"}
     instance = DicomInstance.objects.get(exam=exam, slot="RCC")
+    assert instance.transfer_syntax_uid == "1.2.840.10008.1.2.4.90"  # JPEG 2000 lossless decoded at ingest
     assert len(instance.sha256) == 64 and instance.size_bytes > 0
     assert default_storage.exists(instance.file)
     assert Rendition.objects.filter(instance__exam=exam).count() == 8

@@ -1,0 +1,512 @@
+"""The demo data set of `manage.py load_demo`, built through the real services.
+
+Organisation rows come from screening.demo_people (no service exists for them). Every exam is created,
+uploaded, submitted, assigned and read with the services the UI calls: the images are synthetic DICOM
+files (screening.dicom.synth) written to a temporary folder and uploaded one by one, so validation,
+storage, renditions, intake routing and reader assignment really run. Tasks must run eagerly (embedded
+default) or on a worker sharing MEDIA_ROOT: the loader waits for the worker's results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.apps import apps
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+
+from readings.models import Assignment, CtiItem, L2Reading
+from readings.services.assignment import assignment_release, exam_assign
+from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open, l2_reading_submit
+from screening.dicom import synth
+from screening.demo_people import (
+    ACCOUNTS,
+    CENTRE_CODE,
+    DEMO_PASSWORD,
+    PRACTICES,
+    Identity,
+    Organisation,
+    PracticeSpec,
+    identity_make,
+    organisation_create,
+)
+from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile, ReadingCentre
+from screening.services.audit import audit_record
+from screening.services.exams import exam_create, exam_submit, participant_get_or_create
+from screening.services.ingest import ingest_file_receive
+
+Log = Callable[[str], None]
+SLOTS = ("RCC", "LCC", "RMLO", "LMLO")
+DEFAULT_EXAMS = 64
+MIN_EXAMS = 4
+BERNARD = "dr.bernard"
+
+# Exam kinds of the plan, with their count in the default 64-exam set (priors counted apart), and
+# how many days before today their mammograms were taken (cycled). NEGATIVE fills the remainder.
+BASE_COUNTS = {
+    "DRAFT": 2, "INCOMPLETE": 1, "QUEUED": 2, "ASSIGNED_BERNARD": 6, "ASSIGNED": 4, "IN_READING": 2,
+    "POSITIVE": 3, "CTI": 2, "L1_POSITIVE": 3, "FILM_ASSIGNED": 3, "FILM_NEGATIVE": 3, "PRIOR": 6,
+}  # fmt: skip
+ESSENTIAL = ("DRAFT", "ASSIGNED_BERNARD", "L1_POSITIVE")  # kept even in a tiny set (the test's 12)
+DAYS_AGO = {
+    "DRAFT": (0, 1), "INCOMPLETE": (4,), "QUEUED": (17, 5), "ASSIGNED_BERNARD": (17, 12, 11, 8, 5, 3, 2, 1),
+    "ASSIGNED": (16, 9, 6, 2), "IN_READING": (13, 4), "POSITIVE": (21, 9, 6), "CTI": (19, 7),
+    "L1_POSITIVE": (24, 11, 3), "FILM_ASSIGNED": (14, 10, 6), "FILM_NEGATIVE": (27, 18, 12),
+    "NEGATIVE": (30, 28, 26, 25, 23, 22, 20, 19, 18, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3),
+}  # fmt: skip
+PRIOR_PREFERENCE = ("ASSIGNED_BERNARD", "POSITIVE", "IN_READING", "NEGATIVE")
+FILM_KINDS = ("FILM_ASSIGNED", "FILM_NEGATIVE")
+NO_IMAGE_KINDS = (*FILM_KINDS, "L1_POSITIVE")
+L2_OUTCOMES = {"POSITIVE", "CTI", "NEGATIVE", "FILM_NEGATIVE", "PRIOR"}
+
+# Positive L2 readings: (finding, proposed exams).
+FINDINGS = (
+    (FindingInput("G", "C", "QSE", 0, 2, 6, "Foyer de microcalcifications fines groupées"),
+     "Agrandissements centrés et clichés localisés"),
+    (FindingInput("D", "B", "QII", 0, 4, 9, "Opacité ronde à contours partiellement masqués"),
+     "Échographie et clichés localisés"),
+    (FindingInput("D", "E", "QSE", 4, 10, 14, "Distorsion architecturale rétro-glandulaire"),
+     "Clichés localisés, échographie, microbiopsie si confirmée"),
+)  # fmt: skip
+CTIS = (
+    [CtiInput("D", "MLO", CtiItem.Reason.POS, instructions="Muscle pectoral et sillon sous-mammaire non "
+              "dégagés : refaire l'oblique externe droite.")],
+    [CtiInput("G", "CC", CtiItem.Reason.FLO, instructions="Flou cinétique : refaire la face gauche."),
+     CtiInput("G", "MLO", CtiItem.Reason.CMP, instructions="Compression insuffisante : refaire l'oblique gauche.")],
+)  # fmt: skip
+# L1-positive forms: (side, lesion type, quadrant, clock, clinical exam, clinical findings, BDI components).
+L1_POSITIVES = (
+    ("G", "C", "QSE", 2, "N", "", ["PRO", "AGR"]),
+    ("D", "A", "QSE", 10, "N", "", ["PRO", "ECH"]),
+    ("D", "B", "QII", 4, "A", "Nodule palpable du quadrant inféro-interne droit", ["ECH", "CYT"]),
+)
+
+
+@dataclass
+class ExamSpec:
+    kind: str
+    practice: PracticeSpec
+    mammogram_date: dt.date
+    index: int
+    prior_date: dt.date | None = None
+    seed: int = 0
+    prior_seed: int = 0
+
+
+def _weekday(day: dt.date) -> dt.date:
+    while day.weekday() >= 5:  # screening units work on weekdays
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def plan_counts(total: int) -> dict[str, int]:
+    """Scale BASE_COUNTS to `total` exams (priors included); NEGATIVE takes what is left (≥ 1)."""
+    scale = total / DEFAULT_EXAMS
+    counts = {k: max(1 if k in ESSENTIAL else 0, round(n * scale)) for k, n in BASE_COUNTS.items()}
+    while sum(counts.values()) > total - 1:
+        kind = max((k for k in counts if counts[k] > (1 if k in ESSENTIAL else 0)), key=counts.get)
+        counts[kind] -= 1
+    counts["NEGATIVE"] = total - sum(counts.values())
+    return counts
+
+
+def plan_exams(total: int, rng: random.Random, today: dt.date) -> list[ExamSpec]:
+    """The exams to build, oldest mammogram first, with practices, dates, priors and image seeds."""
+    counts = plan_counts(total)
+    console = [p for p in PRACTICES if p.dematerialised_on]
+    film = [p for p in PRACTICES if not p.dematerialised_on]
+    vichy = next(p for p in PRACTICES if p.code == "VICHY-CEL")
+    specs: list[ExamSpec] = []
+    for kind, count in counts.items():
+        if kind == "PRIOR":
+            continue
+        for i in range(count):
+            if kind in ("DRAFT", "INCOMPLETE"):
+                practice = vichy  # what staff.vichy and dr.martin see first
+            elif kind in FILM_KINDS:
+                practice = film[i % len(film)]
+            else:
+                practice = rng.choices(console, weights=[p.weight for p in console])[0]
+            days = DAYS_AGO[kind][i % len(DAYS_AGO[kind])] + i // len(DAYS_AGO[kind])
+            specs.append(ExamSpec(kind, practice, _weekday(today - dt.timedelta(days=days)), 0))
+    with_prior = sorted(
+        (s for s in specs if s.kind in PRIOR_PREFERENCE), key=lambda s: PRIOR_PREFERENCE.index(s.kind)
+    )[: counts["PRIOR"]]
+    for spec in with_prior:
+        spec.prior_date = _weekday(spec.mammogram_date - dt.timedelta(days=730 + rng.randint(-20, 20)))
+    specs.sort(key=lambda s: (s.mammogram_date, s.kind))
+    ge_seeds = max(2, min(12, len(specs) // 4))
+    for index, spec in enumerate(specs):
+        spec.index = index
+        spec.seed = index % ge_seeds if spec.practice.detector == "ge" else 100 + index % 2
+        spec.prior_seed = (
+            (spec.seed + 1) % ge_seeds if spec.practice.detector == "ge" else 100 + (index + 1) % 2
+        )
+    return specs
+
+
+class ImagePool:
+    """Synthetic breasts generated once per (detector, seed, view) in worker processes, re-labelled per exam.
+
+    Pixel generation and JPEG 2000 encoding are the slow part: each exam gets a fresh header from
+    synth (its woman, date, accession number and new UIDs) around pixel data shared with other exams.
+    """
+
+    _TEMPLATE = dict(
+        patient_id="0", patient_name="GABARIT^Demo", birth_date="19600101", study_date="20200101"
+    )
+    _PIXEL_KEYWORDS = ("Rows", "Columns", "WindowCenter", "WindowWidth", "SmallestImagePixelValue",
+                       "LargestImagePixelValue")  # fmt: skip
+
+    def __init__(self, needs: list[tuple[str, int]], workers: int) -> None:
+        self._jobs: dict[tuple[str, int, str], dict] = {}
+        self._done: dict[tuple[str, int, str], Future | Dataset] = {}
+        self._executor = None
+        if workers > 1:
+            try:
+                context = multiprocessing.get_context("spawn")  # children import synth only, never Django
+                self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            except (OSError, NotImplementedError, ValueError):
+                self._executor = None
+        for detector, seed in dict.fromkeys(needs):
+            for slot in SLOTS:
+                kwargs = dict(self._TEMPLATE, accession_number="0", laterality=slot[0], view=slot[1:])
+                kwargs.update(detector=detector, seed=seed)
+                self._jobs[(detector, seed, slot)] = kwargs
+                if self._executor is not None:
+                    self._done[(detector, seed, slot)] = self._executor.submit(synth.make_mammogram, **kwargs)
+
+    def _template(self, key: tuple[str, int, str]) -> Dataset:
+        item = self._done.get(key)
+        if isinstance(item, Future):
+            try:
+                item = item.result()
+            except Exception:  # a broken worker pool: build it here instead
+                item = None
+        if item is None:
+            item = synth.make_mammogram(**self._jobs[key])
+        self._done[key] = item
+        return item
+
+    def write(self, path: Path, *, detector: str, seed: int, slot: str, meta_seed: int, **tags: str) -> Path:
+        template = self._template((detector, seed, slot))
+        ds = synth.make_mammogram(
+            **tags, laterality=slot[0], view=slot[1:], detector=detector, seed=meta_seed,
+            pixels=np.zeros((4, 4), np.uint16), compress=False,
+        )  # fmt: skip
+        for keyword in self._PIXEL_KEYWORDS:
+            if keyword in template:
+                setattr(ds, keyword, template[keyword].value)
+        ds.PixelData = template.PixelData
+        ds["PixelData"].VR = template["PixelData"].VR
+        ds.file_meta.TransferSyntaxUID = template.file_meta.TransferSyntaxUID
+        ds.save_as(path, enforce_file_format=True)
+        return path
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class DemoLoader:
+    org: Organisation
+    pool: ImagePool
+    workdir: Path
+    rng: random.Random
+    log: Log
+    eager: bool
+    images: int = 0
+
+    # --- small steps, each one a service call ---------------------------------------------------
+
+    def _wait(self, check: Callable[[], bool], what: str) -> None:
+        """Tasks run eagerly: the check already holds. With a real worker, poll for its result."""
+        deadline = time.monotonic() + (0 if self.eager else 300)
+        while not check():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Délai dépassé : {what}")
+            time.sleep(0.25)
+
+    def _l1_form(self, spec: ExamSpec, first: bool) -> tuple[dict, list[dict]]:
+        rng = self.rng
+        density = rng.choices("ABCD", weights=(15, 40, 35, 10))[0]
+        acr = [1 if density == "D" else rng.choices((1, 2), (75, 25))[0] for _ in range(2)]
+        form = {
+            "first_participation": first,
+            "hormone_therapy": rng.random() < 0.08,
+            "family_history": rng.random() < 0.12,
+            "benign_surgery": rng.random() < 0.06,
+            "clinical_exam": rng.choices("NX", (92, 8))[0],
+            "density": density,
+            "acr_initial_right": acr[0],
+            "acr_initial_left": acr[1],
+            "acr_final_right": acr[0],
+            "acr_final_left": acr[1],
+            "conduct": "",
+        }
+        if spec.kind != "L1_POSITIVE":
+            if rng.random() < 0.08:  # an asymmetry cleared by the immediate work-up: still goes to L2
+                form.update(
+                    acr_initial_left=0, acr_final_left=2, bdi_done=True, bdi_components=["AGR", "ECH"]
+                )
+                form["comment"] = "Asymétrie de densité gauche : BDI rassurant (échographie normale)."
+            return form, []
+        side, kind, quadrant, clock, ecs, ecs_text, components = L1_POSITIVES[spec.index % len(L1_POSITIVES)]
+        key = "right" if side == "D" else "left"
+        form.update({f"acr_initial_{key}": 0, f"acr_final_{key}": 4, "conduct": "PMI"})
+        form.update(clinical_exam=ecs, clinical_findings=ecs_text, bdi_done=True, bdi_components=components)
+        lesion = {"side": side, "lesion_type": kind, "quadrant": quadrant, "clock": clock}
+        return form, [dict(lesion, phase="INITIAL"), dict(lesion, phase="BDI")]
+
+    def _create(self, spec: ExamSpec, who: Identity, day: dt.date, prior: bool) -> Exam:
+        practice = self.org.practices[spec.practice.code]
+        radiologists = self.org.l1[spec.practice.code]
+        if spec.kind in ("DRAFT", "INCOMPLETE"):
+            l1 = self.org.users["dr.martin"]
+        elif spec.kind == "ASSIGNED_BERNARD":
+            l1 = self.rng.choice([u for u in radiologists if u.username != BERNARD])
+        else:
+            l1 = self.rng.choice(radiologists)
+        participant = participant_get_or_create(
+            programme_id=who.programme_id,
+            last_name=who.last_name,
+            first_name=who.first_name,
+            birth_date=who.birth_date,
+            **who.extra,
+        )
+        film = spec.kind in FILM_KINDS and not prior
+        first = spec.prior_date is None and (day - who.birth_date).days < 52 * 365
+        form, lesions = self._l1_form(spec, first)
+        return exam_create(
+            actor=self.org.coordinator
+            if film
+            else self.org.staff[spec.practice.code],  # films: the secretariat
+            practice=practice,
+            participant=participant,
+            l1_radiologist=l1,
+            mammogram_date=day,
+            l1=form,
+            lesions=lesions,
+            accession_number=f"{spec.practice.accession_prefix}{day:%y%m%d}{spec.index:03d}{'A' if prior else ''}",
+            medium=Exam.Medium.FILM if film else Exam.Medium.CONSOLE,
+            equipment=(Exam.Equipment.CR if spec.index % 2 else Exam.Equipment.ANA)
+            if film
+            else Exam.Equipment.DR,
+        )
+
+    def _upload(self, exam: Exam, who: Identity, spec: ExamSpec, slots: tuple[str, ...], seed: int) -> None:
+        staff = self.org.staff[spec.practice.code]
+        tags = {
+            "patient_id": f"{spec.practice.accession_prefix}{exam.participant_id:07d}",  # the practice's own id
+            "patient_name": who.dicom_name,
+            "birth_date": f"{who.birth_date:%Y%m%d}",
+            "study_date": f"{exam.mammogram_date:%Y%m%d}",
+            "accession_number": exam.accession_number,
+            "study_uid": generate_uid(),
+        }
+        for slot in slots:
+            path = self.workdir / f"{exam.accession_number}_{slot}.dcm"
+            self.pool.write(
+                path, detector=spec.practice.detector, seed=seed, slot=slot, meta_seed=exam.pk, **tags
+            )
+            with path.open("rb") as fh:
+                record = ingest_file_receive(
+                    exam=exam, upload=File(fh, name=path.name), original_name=path.name, actor=staff
+                )
+            audit_record(
+                actor=staff, action=AuditEvent.Action.FILE_UPLOAD, exam=exam, object_ref=record.original_name
+            )
+            path.unlink()
+            self.images += 1
+        files = IngestFile.objects.filter(exam=exam)
+        self._wait(lambda: not files.filter(state=IngestFile.State.RECEIVED).exists(), f"images de {exam}")
+        refused = files.filter(state=IngestFile.State.REFUSED).first()
+        if refused is not None:
+            raise RuntimeError(f"{refused.original_name} refusé : {refused.reason}")
+
+    def _submit(self, exam: Exam, actor) -> Exam:
+        exam_submit(exam_id=exam.pk, actor=actor)
+        settled = (ExamState.ASSIGNED, ExamState.INCOMPLETE, ExamState.L1_POSITIVE)
+        self._wait(lambda: Exam.objects.filter(pk=exam.pk, state__in=settled).exists(), f"routage de {exam}")
+        exam.refresh_from_db()
+        return exam
+
+    def _read(self, exam: Exam, kind: str, reader) -> None:
+        if exam.medium == Exam.Medium.CONSOLE:  # films are keyed in after the lightbox session: no opening
+            l2_reading_open(exam_id=exam.pk, reader=reader)
+            audit_record(
+                actor=reader, action=AuditEvent.Action.READING_OPEN, exam=exam, object_ref="lecture L2"
+            )
+        if kind == "IN_READING":
+            return
+        seconds = self.rng.randint(35, 150)
+        if kind == "POSITIVE":
+            finding, proposed = FINDINGS[exam.pk % len(FINDINGS)]
+            views = DicomInstance.objects.filter(
+                exam=exam, is_default_for_slot=True, laterality="RL"["DG".index(finding.side)]
+            )
+            marks = [_mark(instance, finding.quadrant) for instance in views]
+            l2_reading_submit(
+                exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.ANOMALY,
+                findings=[FindingInput(**{**finding.__dict__, "marks": marks})], proposed_exams=proposed,
+                comment="Anomalie non décrite en première lecture : bilan de diagnostic différé conseillé.",
+                reading_seconds=seconds * 2,
+            )  # fmt: skip
+        elif kind == "CTI":
+            l2_reading_submit(
+                exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.CTI,
+                cti_items=CTIS[exam.pk % len(CTIS)], reading_seconds=seconds,
+            )  # fmt: skip
+        else:
+            form = exam.l1_form
+            acr = [a if a in (1, 2) else 2 for a in (form.acr_final_right, form.acr_final_left)]
+            l2_reading_submit(
+                exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.NORMAL,
+                acr_right=acr[0], acr_left=acr[1], reading_seconds=seconds,
+            )  # fmt: skip
+
+    # --- one exam of each kind --------------------------------------------------------------------
+
+    def build(self, spec: ExamSpec, who: Identity, *, prior: bool = False) -> Exam:
+        kind = "NEGATIVE" if prior else spec.kind
+        day = spec.prior_date if prior else spec.mammogram_date
+        exam = self._create(spec, who, day, prior)
+        staff = self.org.staff[spec.practice.code]
+        seed = spec.prior_seed if prior else spec.seed
+        if kind not in NO_IMAGE_KINDS:
+            slots = {"DRAFT": SLOTS[: 2 + spec.index % 2], "INCOMPLETE": SLOTS[:3]}.get(kind, SLOTS)
+            self._upload(exam, who, spec, slots, seed)
+        if kind == "DRAFT":
+            return exam
+        exam = self._submit(exam, self.org.coordinator if exam.medium == Exam.Medium.FILM else staff)
+        if exam.state != ExamState.ASSIGNED:
+            return exam  # INCOMPLETE or L1_POSITIVE
+        coordinator = self.org.coordinator
+        if kind == "QUEUED":
+            assignment_release(
+                exam_id=exam.pk, actor=coordinator, reason="Lecteur absent : remis en file d'attente."
+            )
+        elif (
+            kind == "ASSIGNED_BERNARD"
+            and exam.assignments.get(state=Assignment.State.ACTIVE).reader.username != BERNARD
+        ):
+            assignment_release(
+                exam_id=exam.pk, actor=coordinator, reason="Réattribution par la coordination."
+            )
+            exam_assign(exam_id=exam.pk, actor=coordinator, reader=self.org.users[BERNARD])
+        elif kind in ("NEGATIVE", "POSITIVE", "CTI", "IN_READING", "FILM_NEGATIVE"):
+            self._read(exam, kind, exam.assignments.get(state=Assignment.State.ACTIVE).reader)
+        exam.refresh_from_db()
+        return exam
+
+
+def _mark(instance: DicomInstance, quadrant: str) -> dict:
+    """A diagram mark in stored pixels: a third of the way from the chest wall, in the quadrant's half."""
+    outer, upper = quadrant in ("QSE", "QIE", "UEXT", "PA"), quadrant in ("QSE", "QSI", "USUP", "PA")
+    depth = 0.3 if instance.laterality == "L" else 0.7  # left breasts have the chest wall on the left edge
+    height = (0.35 if outer else 0.62) if instance.view == "CC" else (0.38 if upper else 0.62)
+    return {
+        "sop_uid": instance.sop_uid,
+        "x": round(instance.columns * depth),
+        "y": round(instance.rows * height),
+    }
+
+
+def demo_loaded() -> bool:
+    return ReadingCentre.objects.filter(code=CENTRE_CODE).exists()
+
+
+def demo_reset(log: Log) -> None:
+    """Delete every row of the project's apps (PROTECT order found by retrying) and the stored images."""
+    project = [c for c in apps.get_app_configs() if c.label in ("screening", "readings")]
+    models = [m for config in project for m in config.get_models()]
+    L2Reading.objects.update(supersedes=None)  # self-referencing PROTECT
+    for _ in range(len(models) + 1):
+        for model in models:
+            try:
+                with transaction.atomic():
+                    model._default_manager.all().delete()
+            except (ProtectedError, RestrictedError, IntegrityError):
+                continue  # something still points at it: next pass
+        left = [m for m in models if m._default_manager.exists()]
+        if not left:
+            break
+    else:
+        raise RuntimeError("Impossible de vider la base : " + ", ".join(m.__name__ for m in left))
+    from django.contrib.sessions.models import Session
+
+    Session.objects.all().delete()
+    for folder in ("originals", "renditions", "staging"):
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / folder, ignore_errors=True)
+    log(f"Base et images vidées ({', '.join(m.__name__ for m in models)}).")
+
+
+def demo_load(*, exams: int = DEFAULT_EXAMS, log: Log = print, seed: int = 2026) -> dict[str, int]:
+    """Build the organisation and `exams` exams (priors included). Returns the count of exams per state."""
+    from screening.celery import app as celery_app
+
+    started = time.monotonic()
+    rng, today = random.Random(seed), timezone.localdate()
+    org = organisation_create()
+    log(
+        f"Organisation : {len(org.sites)} sites de lecture, {len(org.practices)} cabinets, {len(org.users)} comptes."
+    )
+    specs = plan_exams(exams, rng, today)
+    needs = []
+    for spec in specs:
+        if spec.prior_date:
+            needs.append((spec.practice.detector, spec.prior_seed))
+        if spec.kind not in NO_IMAGE_KINDS:
+            needs.append((spec.practice.detector, spec.seed))
+    pool = ImagePool(needs, workers=min(2, os.cpu_count() or 1))
+    total, done = len(specs) + sum(1 for s in specs if s.prior_date), 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="l2-demo-") as tmp:
+            loader = DemoLoader(org, pool, Path(tmp), rng, log, bool(celery_app.conf.task_always_eager))
+            for spec in specs:
+                min_age = 52 if spec.prior_date else 50
+                who = identity_make(
+                    index=spec.index, rng=rng, practice=spec.practice, on=spec.mammogram_date, min_age=min_age
+                )
+                for prior in (True, False) if spec.prior_date else (False,):
+                    exam = loader.build(spec, who, prior=prior)
+                    done += 1
+                    label = "antériorité" if prior else spec.kind.lower().replace("_", " ")
+                    log(
+                        f"  [{done:>3}/{total}] {exam.mammogram_date:%d/%m/%Y} {spec.practice.code:<14} "
+                        f"{who.last_name.upper():<14} {label:<18} → {exam.get_state_display()}"
+                    )
+    finally:
+        pool.close()
+    counts: dict[str, int] = {}
+    for state in Exam.objects.values_list("state", flat=True):
+        counts[state] = counts.get(state, 0) + 1
+    log(f"{done} examens et {loader.images} images chargés en {time.monotonic() - started:.0f} s.")
+    return counts
+
+
+def accounts_table() -> list[str]:
+    """The fixed demo accounts: username, role, password."""
+    user_w, role_w = max(len(u) for u, _ in ACCOUNTS), max(len(r) for _, r in ACCOUNTS)
+    lines = [f"  {'Compte':<{user_w}}  {'Rôle':<{role_w}}  Mot de passe"]
+    lines.append(f"  {'-' * user_w}  {'-' * role_w}  {'-' * len(DEMO_PASSWORD)}")
+    lines += [f"  {user:<{user_w}}  {role:<{role_w}}  {DEMO_PASSWORD}" for user, role in ACCOUNTS]
+    lines.append(f"  Les autres comptes de démonstration (dr.*, staff.*, dr.morel) ont le même mot de passe.")
+    return lines
