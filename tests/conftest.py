@@ -86,7 +86,8 @@ def _eager_celery():
     """Tasks run in process by default; the worker test switches to a real worker over Redis."""
     from screening.celery import app
 
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    # The app reads Django settings under the CELERY_ namespace: override the namespaced keys.
+    previous = app.conf.CELERY_TASK_ALWAYS_EAGER
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
     yield
-    app.conf.task_always_eager = previous
+    app.conf.CELERY_TASK_ALWAYS_EAGER = previous

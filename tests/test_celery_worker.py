@@ -101,10 +101,8 @@ def test_reconciler_redrives_a_file_whose_message_was_lost(real_worker, settings
     practice = PracticeFactory()
     staff, l1 = staff_of(practice), l1_of(practice)
     exam = draft_exam(practice=practice, staff=staff, l1=l1)
-    app.conf.task_always_eager = True  # swallow the upload's own message: run it, then undo its effect
     with tempfile.TemporaryDirectory() as tmp:
         path = exam_files(exam, Path(tmp), views=("RCC",))[0]
-        app.conf.task_always_eager = False
         from unittest import mock
 
         with mock.patch("screening.tasks.ingest_file_process.delay"):  # the message is "lost"
