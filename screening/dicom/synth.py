@@ -23,12 +23,11 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, JPEG
 # Hologic Selenia Dimensions: 24 x 29 cm detector at 70 um -> 3328 x 4096.
 # GE Senographe DS / 2000D: 19 x 23 cm detector at 100 um -> 1914 x 2294.
 DETECTORS: dict[str, tuple[int, int]] = {"hologic": (4096, 3328), "ge": (2294, 1914)}
-PIXEL_SPACING_MM = {"hologic": 0.07, "ge": 0.1}
-MANUFACTURERS = {
-    "hologic": ("HOLOGIC, Inc.", "Selenia Dimensions"),
-    "ge": ("GE MEDICAL SYSTEMS", "Senographe DS"),
+# detector -> (pixel spacing mm, manufacturer, model, detector type, source-detector distance mm)
+EQUIPMENT = {
+    "hologic": (0.07, "HOLOGIC, Inc.", "Selenia Dimensions", "DIRECT", 700),
+    "ge": (0.1, "GE MEDICAL SYSTEMS", "Senographe DS", "SCINTILLATOR", 660),
 }
-
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 MG_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.2.1"
 VIEW_CODES = {"CC": ("399162004", "cranio-caudal"), "MLO": ("399368009", "medio-lateral oblique")}
@@ -176,7 +175,7 @@ def mammogram_pixels(
     t = np.clip(dist / (12 * mm), 0, 1)
     tissue *= 0.5 + 0.5 * np.sqrt(t * (2 - t))  # compressed-breast thickness roll-off
     tissue += 0.06 * np.clip(1 - np.abs(dist - 1.5 * mm) / mm, 0, 1)  # skin line
-    tissue *= np.clip(dist / 4 + 0.5, 0, 1)  # breast mask, anti-aliased at the 4-pixel grid
+    tissue *= np.clip(dist / 4, 0, 1)  # breast mask, anti-aliased over the 4-pixel grid
     maxval = 2**bits_stored - 1
     tissue = (np.clip(tissue, 0, 0.9) + 0.004) * maxval  # air ~0.4 % of full scale
     if laterality == "R":
@@ -187,7 +186,7 @@ def mammogram_pixels(
     return img.astype(np.uint16)
 
 
-def _window(stored: np.ndarray, maxval: int, inverted: bool) -> tuple[float, float]:
+def _window(stored: np.ndarray, maxval: int, inverted: bool) -> tuple[int, int]:
     """Window centre/width spanning the 1st-99th percentile of breast tissue (background excluded)."""
     sub = stored[::8, ::8].astype(np.float32)
     if inverted:
@@ -258,11 +257,8 @@ def make_mammogram(
             arr = maxval - arr
     else:
         arr = np.asarray(pixels)
-        if (
-            arr.ndim != 2
-            or arr.dtype.kind not in "ui"
-            or not 0 <= arr.min(initial=0) <= arr.max(initial=0) <= maxval
-        ):
+        in_range = arr.dtype.kind in "ui" and 0 <= arr.min(initial=0) <= arr.max(initial=0) <= maxval
+        if arr.ndim != 2 or not in_range:
             raise ValueError(f"pixels must be a 2-D integer array within 0..{maxval}")
         arr = np.ascontiguousarray(arr, dtype=np.uint16)
     order = _VIEW_ORDER.index((laterality, view)) if (laterality, view) in _VIEW_ORDER else 0
@@ -277,8 +273,7 @@ def make_mammogram(
     content = (dense[:8], dense[8:]) if len(dense) == 14 and dense.isdigit() else (study_date, study_time)
     sop_class = MG_FOR_PRESENTATION if presentation_intent == "FOR PRESENTATION" else MG_FOR_PROCESSING
     sop_uid = sop_uid or generate_uid()
-    make, model = MANUFACTURERS[detector]
-    spacing = PIXEL_SPACING_MM[detector]
+    spacing, make, model, detector_type, distance = EQUIPMENT[detector]
     rng = np.random.default_rng([seed, 99, order])
 
     ds = Dataset()
@@ -291,20 +286,17 @@ def make_mammogram(
     ds.AccessionNumber, ds.Modality = accession_number, modality
     ds.PresentationIntentType = presentation_intent
     ds.Manufacturer, ds.ManufacturerModelName = manufacturer or make, model
-    ds.ReferringPhysicianName = ""
-    ds.StudyDescription = "Mammographie de dépistage"
+    ds.ReferringPhysicianName, ds.StudyDescription = "", "Mammographie de dépistage"
     ds.SeriesDescription = f"{laterality} {view}"
     ds.PatientName, ds.PatientID = patient_name, patient_id
     ds.PatientBirthDate, ds.PatientSex = birth_date, "F"
     if age := _age(birth_date, study_date):
         ds.PatientAge = age
     ds.BodyPartExamined = "BREAST"
-    ds.KVP = round(float(rng.uniform(26, 32)), 1)
-    ds.DistanceSourceToDetector = 700 if detector == "hologic" else 660
-    ds.BodyPartThickness = round(float(rng.uniform(35, 65)))
-    ds.CompressionForce = round(float(rng.uniform(60, 140)))
+    kvp, thickness, force = rng.uniform([26, 35, 60], [32, 65, 140]).round(1)
+    ds.KVP, ds.BodyPartThickness, ds.CompressionForce = float(kvp), round(thickness), round(force)
+    ds.DistanceSourceToDetector, ds.DetectorType = distance, detector_type
     ds.PositionerPrimaryAngle = 0 if view == "CC" else (45 if laterality == "R" else -45)
-    ds.DetectorType = "DIRECT" if detector == "hologic" else "SCINTILLATOR"
     ds.ImagerPixelSpacing = ds.PixelSpacing = [spacing, spacing]
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid or generate_uid(), series_uid or generate_uid()
     ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "1", order + 1, instance_number
@@ -315,11 +307,9 @@ def make_mammogram(
     ds.PixelIntensityRelationship = "LOG"
     ds.PixelIntensityRelationshipSign = 1 if photometric == "MONOCHROME1" else -1
     ds.WindowCenter, ds.WindowWidth = _window(arr, maxval, photometric == "MONOCHROME1")
-    ds.WindowCenterWidthExplanation = "NORMAL"
-    ds.VOILUTFunction = "LINEAR"
+    ds.WindowCenterWidthExplanation, ds.VOILUTFunction = "NORMAL", "LINEAR"
     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
-    ds.LossyImageCompression = "00"
-    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression, ds.BurnedInAnnotation = "00", "NO"
     ds.PresentationLUTShape = "INVERSE" if photometric == "MONOCHROME1" else "IDENTITY"
     ds.ViewPosition = view
     if set_view_code and view in VIEW_CODES:
@@ -329,8 +319,7 @@ def make_mammogram(
         ds.ViewCodeSequence = [item]
     if set_image_laterality:
         ds.ImageLaterality = laterality
-    ds.BreastImplantPresent = "NO"
-    ds.QualityControlImage = "NO"
+    ds.BreastImplantPresent, ds.QualityControlImage = "NO", "NO"
 
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = sop_class, sop_uid

@@ -235,6 +235,7 @@ def test_make_exam_files(tmp_path):
     assert len({ds.SeriesInstanceUID for ds in datasets}) == 4
     assert [(ds.ImageLaterality, ds.ViewPosition) for ds in datasets] == VIEWS
     assert all(ds.file_meta.TransferSyntaxUID == JPEG2000Lossless for ds in datasets)
-    assert {ds.PatientID for ds in datasets} == {"0123456789"}
+    assert {(ds.PatientID, str(ds.PatientName)) for ds in datasets} == {("0123456789", "DUPONT^MARIE^HÉLÈNE")}
+    assert {ds.LossyImageCompression for ds in datasets} == {"00"}
     assert len({ds.AcquisitionDateTime for ds in datasets}) == 4
     assert datasets[0].pixel_array.shape == (GE_ROWS, GE_COLS)
