@@ -57,7 +57,7 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Examen {exam.participant.programme_id} : {reading.get_verdict_display()} enregistré.",
+                f"Examen {exam.participant.programme_id} — seconde lecture enregistrée : {reading.get_verdict_display()}.",
             )
             following = reader_worklist(reader=request.user).first()
             if following is not None:

@@ -16,9 +16,10 @@ import random
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,46 +35,15 @@ from pydicom.uid import generate_uid
 from readings.models import Assignment, CtiItem, L2Reading
 from readings.services.assignment import assignment_release, exam_assign
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open, l2_reading_submit
+from screening import demo_people as people
+from screening.demo_people import BERNARD, SLOTS, ExamSpec, Identity, Organisation
 from screening.dicom import synth
-from screening.demo_people import (
-    ACCOUNTS,
-    CENTRE_CODE,
-    DEMO_PASSWORD,
-    PRACTICES,
-    Identity,
-    Organisation,
-    PracticeSpec,
-    identity_make,
-    organisation_create,
-)
 from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile, ReadingCentre
 from screening.services.audit import audit_record
 from screening.services.exams import exam_create, exam_submit, participant_get_or_create
 from screening.services.ingest import ingest_file_receive
 
 Log = Callable[[str], None]
-SLOTS = ("RCC", "LCC", "RMLO", "LMLO")
-DEFAULT_EXAMS = 64
-MIN_EXAMS = 4
-BERNARD = "dr.bernard"
-
-# Exam kinds of the plan, with their count in the default 64-exam set (priors counted apart), and
-# how many days before today their mammograms were taken (cycled). NEGATIVE fills the remainder.
-BASE_COUNTS = {
-    "DRAFT": 2, "INCOMPLETE": 1, "QUEUED": 2, "ASSIGNED_BERNARD": 6, "ASSIGNED": 4, "IN_READING": 2,
-    "POSITIVE": 3, "CTI": 2, "L1_POSITIVE": 3, "FILM_ASSIGNED": 3, "FILM_NEGATIVE": 3, "PRIOR": 6,
-}  # fmt: skip
-ESSENTIAL = ("DRAFT", "ASSIGNED_BERNARD", "L1_POSITIVE")  # kept even in a tiny set (the test's 12)
-DAYS_AGO = {
-    "DRAFT": (0, 1), "INCOMPLETE": (4,), "QUEUED": (17, 5), "ASSIGNED_BERNARD": (17, 12, 11, 8, 5, 3, 2, 1),
-    "ASSIGNED": (16, 9, 6, 2), "IN_READING": (13, 4), "POSITIVE": (21, 9, 6), "CTI": (19, 7),
-    "L1_POSITIVE": (24, 11, 3), "FILM_ASSIGNED": (14, 10, 6), "FILM_NEGATIVE": (27, 18, 12),
-    "NEGATIVE": (30, 28, 26, 25, 23, 22, 20, 19, 18, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3),
-}  # fmt: skip
-PRIOR_PREFERENCE = ("ASSIGNED_BERNARD", "POSITIVE", "IN_READING", "NEGATIVE")
-FILM_KINDS = ("FILM_ASSIGNED", "FILM_NEGATIVE")
-NO_IMAGE_KINDS = (*FILM_KINDS, "L1_POSITIVE")
-L2_OUTCOMES = {"POSITIVE", "CTI", "NEGATIVE", "FILM_NEGATIVE", "PRIOR"}
 
 # Positive L2 readings: (finding, proposed exams).
 FINDINGS = (
@@ -96,69 +66,6 @@ L1_POSITIVES = (
     ("D", "A", "QSE", 10, "N", "", ["PRO", "ECH"]),
     ("D", "B", "QII", 4, "A", "Nodule palpable du quadrant inféro-interne droit", ["ECH", "CYT"]),
 )
-
-
-@dataclass
-class ExamSpec:
-    kind: str
-    practice: PracticeSpec
-    mammogram_date: dt.date
-    index: int
-    prior_date: dt.date | None = None
-    seed: int = 0
-    prior_seed: int = 0
-
-
-def _weekday(day: dt.date) -> dt.date:
-    while day.weekday() >= 5:  # screening units work on weekdays
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def plan_counts(total: int) -> dict[str, int]:
-    """Scale BASE_COUNTS to `total` exams (priors included); NEGATIVE takes what is left (≥ 1)."""
-    scale = total / DEFAULT_EXAMS
-    counts = {k: max(1 if k in ESSENTIAL else 0, round(n * scale)) for k, n in BASE_COUNTS.items()}
-    while sum(counts.values()) > total - 1:
-        kind = max((k for k in counts if counts[k] > (1 if k in ESSENTIAL else 0)), key=counts.get)
-        counts[kind] -= 1
-    counts["NEGATIVE"] = total - sum(counts.values())
-    return counts
-
-
-def plan_exams(total: int, rng: random.Random, today: dt.date) -> list[ExamSpec]:
-    """The exams to build, oldest mammogram first, with practices, dates, priors and image seeds."""
-    counts = plan_counts(total)
-    console = [p for p in PRACTICES if p.dematerialised_on]
-    film = [p for p in PRACTICES if not p.dematerialised_on]
-    vichy = next(p for p in PRACTICES if p.code == "VICHY-CEL")
-    specs: list[ExamSpec] = []
-    for kind, count in counts.items():
-        if kind == "PRIOR":
-            continue
-        for i in range(count):
-            if kind in ("DRAFT", "INCOMPLETE"):
-                practice = vichy  # what staff.vichy and dr.martin see first
-            elif kind in FILM_KINDS:
-                practice = film[i % len(film)]
-            else:
-                practice = rng.choices(console, weights=[p.weight for p in console])[0]
-            days = DAYS_AGO[kind][i % len(DAYS_AGO[kind])] + i // len(DAYS_AGO[kind])
-            specs.append(ExamSpec(kind, practice, _weekday(today - dt.timedelta(days=days)), 0))
-    with_prior = sorted(
-        (s for s in specs if s.kind in PRIOR_PREFERENCE), key=lambda s: PRIOR_PREFERENCE.index(s.kind)
-    )[: counts["PRIOR"]]
-    for spec in with_prior:
-        spec.prior_date = _weekday(spec.mammogram_date - dt.timedelta(days=730 + rng.randint(-20, 20)))
-    specs.sort(key=lambda s: (s.mammogram_date, s.kind))
-    ge_seeds = max(2, min(12, len(specs) // 4))
-    for index, spec in enumerate(specs):
-        spec.index = index
-        spec.seed = index % ge_seeds if spec.practice.detector == "ge" else 100 + index % 2
-        spec.prior_seed = (
-            (spec.seed + 1) % ge_seeds if spec.practice.detector == "ge" else 100 + (index + 1) % 2
-        )
-    return specs
 
 
 class ImagePool:
@@ -233,6 +140,7 @@ class DemoLoader:
     log: Log
     eager: bool
     images: int = 0
+    made: Counter = field(default_factory=Counter)
 
     # --- small steps, each one a service call ---------------------------------------------------
 
@@ -241,8 +149,13 @@ class DemoLoader:
         deadline = time.monotonic() + (0 if self.eager else 300)
         while not check():
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Délai dépassé : {what}")
+                raise RuntimeError(f"{what} : état inattendu" if self.eager else f"{what} : délai dépassé")
             time.sleep(0.25)
+
+    def _pick(self, name: str, templates: tuple):
+        """The next template of a kind, in turn, so that the few positives and CTIs all differ."""
+        self.made[name] += 1
+        return templates[(self.made[name] - 1) % len(templates)]
 
     def _l1_form(self, spec: ExamSpec, first: bool) -> tuple[dict, list[dict]]:
         rng = self.rng
@@ -268,7 +181,7 @@ class DemoLoader:
                 )
                 form["comment"] = "Asymétrie de densité gauche : BDI rassurant (échographie normale)."
             return form, []
-        side, kind, quadrant, clock, ecs, ecs_text, components = L1_POSITIVES[spec.index % len(L1_POSITIVES)]
+        side, kind, quadrant, clock, ecs, ecs_text, components = self._pick("L1", L1_POSITIVES)
         key = "right" if side == "D" else "left"
         form.update({f"acr_initial_{key}": 0, f"acr_final_{key}": 4, "conduct": "PMI"})
         form.update(clinical_exam=ecs, clinical_findings=ecs_text, bdi_done=True, bdi_components=components)
@@ -276,14 +189,13 @@ class DemoLoader:
         return form, [dict(lesion, phase="INITIAL"), dict(lesion, phase="BDI")]
 
     def _create(self, spec: ExamSpec, who: Identity, day: dt.date, prior: bool) -> Exam:
-        practice = self.org.practices[spec.practice.code]
-        radiologists = self.org.l1[spec.practice.code]
+        code, radiologists = spec.practice.code, self.org.l1[spec.practice.code]
         if spec.kind in ("DRAFT", "INCOMPLETE"):
             l1 = self.org.users["dr.martin"]
-        elif spec.kind == "ASSIGNED_BERNARD":
-            l1 = self.rng.choice([u for u in radiologists if u.username != BERNARD])
-        else:
-            l1 = self.rng.choice(radiologists)
+        else:  # dr.bernard's own exams are never his to read (R-COI-1)
+            l1 = self.rng.choice(
+                [u for u in radiologists if spec.kind != "ASSIGNED_BERNARD" or u.username != BERNARD]
+            )
         participant = participant_get_or_create(
             programme_id=who.programme_id,
             last_name=who.last_name,
@@ -291,14 +203,14 @@ class DemoLoader:
             birth_date=who.birth_date,
             **who.extra,
         )
-        film = spec.kind in FILM_KINDS and not prior
+        film = spec.kind in people.FILM_KINDS and not prior
         first = spec.prior_date is None and (day - who.birth_date).days < 52 * 365
         form, lesions = self._l1_form(spec, first)
+        film_unit = Exam.Equipment.CR if spec.index % 2 else Exam.Equipment.ANA
+        actor = self.org.coordinator if film else self.org.staff[code]  # films: keyed in by the secretariat
         return exam_create(
-            actor=self.org.coordinator
-            if film
-            else self.org.staff[spec.practice.code],  # films: the secretariat
-            practice=practice,
+            actor=actor,
+            practice=self.org.practices[code],
             participant=participant,
             l1_radiologist=l1,
             mammogram_date=day,
@@ -306,9 +218,7 @@ class DemoLoader:
             lesions=lesions,
             accession_number=f"{spec.practice.accession_prefix}{day:%y%m%d}{spec.index:03d}{'A' if prior else ''}",
             medium=Exam.Medium.FILM if film else Exam.Medium.CONSOLE,
-            equipment=(Exam.Equipment.CR if spec.index % 2 else Exam.Equipment.ANA)
-            if film
-            else Exam.Equipment.DR,
+            equipment=film_unit if film else Exam.Equipment.DR,
         )
 
     def _upload(self, exam: Exam, who: Identity, spec: ExamSpec, slots: tuple[str, ...], seed: int) -> None:
@@ -358,7 +268,7 @@ class DemoLoader:
             return
         seconds = self.rng.randint(35, 150)
         if kind == "POSITIVE":
-            finding, proposed = FINDINGS[exam.pk % len(FINDINGS)]
+            finding, proposed = self._pick("finding", FINDINGS)
             views = DicomInstance.objects.filter(
                 exam=exam, is_default_for_slot=True, laterality="RL"["DG".index(finding.side)]
             )
@@ -372,7 +282,7 @@ class DemoLoader:
         elif kind == "CTI":
             l2_reading_submit(
                 exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.CTI,
-                cti_items=CTIS[exam.pk % len(CTIS)], reading_seconds=seconds,
+                cti_items=self._pick("cti", CTIS), reading_seconds=seconds,
             )  # fmt: skip
         else:
             form = exam.l1_form
@@ -390,7 +300,7 @@ class DemoLoader:
         exam = self._create(spec, who, day, prior)
         staff = self.org.staff[spec.practice.code]
         seed = spec.prior_seed if prior else spec.seed
-        if kind not in NO_IMAGE_KINDS:
+        if kind not in people.NO_IMAGE_KINDS:
             slots = {"DRAFT": SLOTS[: 2 + spec.index % 2], "INCOMPLETE": SLOTS[:3]}.get(kind, SLOTS)
             self._upload(exam, who, spec, slots, seed)
         if kind == "DRAFT":
@@ -398,21 +308,16 @@ class DemoLoader:
         exam = self._submit(exam, self.org.coordinator if exam.medium == Exam.Medium.FILM else staff)
         if exam.state != ExamState.ASSIGNED:
             return exam  # INCOMPLETE or L1_POSITIVE
-        coordinator = self.org.coordinator
-        if kind == "QUEUED":
-            assignment_release(
-                exam_id=exam.pk, actor=coordinator, reason="Lecteur absent : remis en file d'attente."
-            )
-        elif (
-            kind == "ASSIGNED_BERNARD"
-            and exam.assignments.get(state=Assignment.State.ACTIVE).reader.username != BERNARD
-        ):
+        coordinator, reader = self.org.coordinator, exam.assignments.get(state=Assignment.State.ACTIVE).reader
+        if kind == "QUEUED":  # back in the queue: the coordinator assigns it by hand in the demo
+            assignment_release(exam_id=exam.pk, actor=coordinator, reason="Lecteur absent : remis en file.")
+        elif kind == "ASSIGNED_BERNARD" and reader.username != BERNARD:
             assignment_release(
                 exam_id=exam.pk, actor=coordinator, reason="Réattribution par la coordination."
             )
             exam_assign(exam_id=exam.pk, actor=coordinator, reader=self.org.users[BERNARD])
         elif kind in ("NEGATIVE", "POSITIVE", "CTI", "IN_READING", "FILM_NEGATIVE"):
-            self._read(exam, kind, exam.assignments.get(state=Assignment.State.ACTIVE).reader)
+            self._read(exam, kind, reader)
         exam.refresh_from_db()
         return exam
 
@@ -430,7 +335,7 @@ def _mark(instance: DicomInstance, quadrant: str) -> dict:
 
 
 def demo_loaded() -> bool:
-    return ReadingCentre.objects.filter(code=CENTRE_CODE).exists()
+    return ReadingCentre.objects.filter(code=people.CENTRE_CODE).exists()
 
 
 def demo_reset(log: Log) -> None:
@@ -455,25 +360,25 @@ def demo_reset(log: Log) -> None:
     Session.objects.all().delete()
     for folder in ("originals", "renditions", "staging"):
         shutil.rmtree(Path(settings.MEDIA_ROOT) / folder, ignore_errors=True)
-    log(f"Base et images vidées ({', '.join(m.__name__ for m in models)}).")
+    log("Données et images de démonstration supprimées.")
 
 
-def demo_load(*, exams: int = DEFAULT_EXAMS, log: Log = print, seed: int = 2026) -> dict[str, int]:
+def demo_load(*, exams: int = people.DEFAULT_EXAMS, log: Log = print, seed: int = 2026) -> dict[str, int]:
     """Build the organisation and `exams` exams (priors included). Returns the count of exams per state."""
     from screening.celery import app as celery_app
 
     started = time.monotonic()
     rng, today = random.Random(seed), timezone.localdate()
-    org = organisation_create()
+    org = people.organisation_create()
     log(
         f"Organisation : {len(org.sites)} sites de lecture, {len(org.practices)} cabinets, {len(org.users)} comptes."
     )
-    specs = plan_exams(exams, rng, today)
+    specs = people.plan_exams(exams, rng, today)
     needs = []
     for spec in specs:
         if spec.prior_date:
             needs.append((spec.practice.detector, spec.prior_seed))
-        if spec.kind not in NO_IMAGE_KINDS:
+        if spec.kind not in people.NO_IMAGE_KINDS:
             needs.append((spec.practice.detector, spec.seed))
     pool = ImagePool(needs, workers=min(2, os.cpu_count() or 1))
     total, done = len(specs) + sum(1 for s in specs if s.prior_date), 0
@@ -482,7 +387,7 @@ def demo_load(*, exams: int = DEFAULT_EXAMS, log: Log = print, seed: int = 2026)
             loader = DemoLoader(org, pool, Path(tmp), rng, log, bool(celery_app.conf.task_always_eager))
             for spec in specs:
                 min_age = 52 if spec.prior_date else 50
-                who = identity_make(
+                who = people.identity_make(
                     index=spec.index, rng=rng, practice=spec.practice, on=spec.mammogram_date, min_age=min_age
                 )
                 for prior in (True, False) if spec.prior_date else (False,):
@@ -495,18 +400,18 @@ def demo_load(*, exams: int = DEFAULT_EXAMS, log: Log = print, seed: int = 2026)
                     )
     finally:
         pool.close()
-    counts: dict[str, int] = {}
-    for state in Exam.objects.values_list("state", flat=True):
-        counts[state] = counts.get(state, 0) + 1
+    counts = Counter(Exam.objects.values_list("state", flat=True))
     log(f"{done} examens et {loader.images} images chargés en {time.monotonic() - started:.0f} s.")
-    return counts
+    return dict(counts)
 
 
 def accounts_table() -> list[str]:
     """The fixed demo accounts: username, role, password."""
-    user_w, role_w = max(len(u) for u, _ in ACCOUNTS), max(len(r) for _, r in ACCOUNTS)
+    user_w, role_w = max(len(u) for u, _ in people.ACCOUNTS), max(len(r) for _, r in people.ACCOUNTS)
     lines = [f"  {'Compte':<{user_w}}  {'Rôle':<{role_w}}  Mot de passe"]
-    lines.append(f"  {'-' * user_w}  {'-' * role_w}  {'-' * len(DEMO_PASSWORD)}")
-    lines += [f"  {user:<{user_w}}  {role:<{role_w}}  {DEMO_PASSWORD}" for user, role in ACCOUNTS]
-    lines.append(f"  Les autres comptes de démonstration (dr.*, staff.*, dr.morel) ont le même mot de passe.")
+    lines.append(f"  {'-' * user_w}  {'-' * role_w}  {'-' * len(people.DEMO_PASSWORD)}")
+    lines += [
+        f"  {user:<{user_w}}  {role:<{role_w}}  {people.DEMO_PASSWORD}" for user, role in people.ACCOUNTS
+    ]
+    lines.append("  Les autres comptes de démonstration (dr.*, staff.*, dr.morel) ont le même mot de passe.")
     return lines

@@ -1,8 +1,9 @@
-"""Demo organisation and people for `load_demo`: the Allier site of the CRCDC Auvergne-Rhône-Alpes.
+"""Who and what for `load_demo`: the Allier site of the CRCDC Auvergne-Rhône-Alpes, its people, the women
+and the plan of exams to build.
 
 Organisation rows (centre, reading sites, practices, users, memberships, reader profiles) have no
-service, so they are created with the ORM here. Everything about exams goes through the services
-(see screening.demo). All names are invented; RPPS and NIR numbers only have a valid format and key.
+service, so they are created with the ORM here. Exams are built through the services by screening.demo.
+All names are invented; RPPS and NIR numbers only have a valid format and key.
 """
 
 from __future__ import annotations
@@ -137,6 +138,12 @@ STAFF = (
     ("staff.lapalisse", "Élodie", "Fayolle", "LAPALISSE-RAD"),
 )
 
+# (username, first name, last name, other fields): the centre's own accounts.
+CENTRE_USERS = (
+    ("coord.allier", "Sylvie", "Chabrol", {"centre_role": CentreRole.COORDINATOR}),
+    ("dr.morel", "Françoise", "Morel", {"centre_role": CentreRole.PHYSICIAN, "title": "Dr", "rpps": "10003810453"}),
+    ("admin", "Administrateur", "Démo", {"centre_role": CentreRole.ADMINISTRATOR, "is_staff": True, "is_superuser": True}),
+)  # fmt: skip
 # (username, role label) printed at the end of the load.
 ACCOUNTS = (
     ("staff.vichy", "Personnel du cabinet — Cabinet de radiologie des Célestins (Vichy)"),
@@ -172,9 +179,9 @@ def rpps_number(index: int) -> str:
 
 
 def _user(username: str, password_hash: str, **fields) -> User:
-    user = User(username=username, email=f"{username}@demo.l2.invalid", password=password_hash, **fields)
-    user.save()
-    return user
+    return User.objects.create(
+        username=username, email=f"{username}@demo.l2.invalid", password=password_hash, **fields
+    )
 
 
 def organisation_create() -> Organisation:
@@ -192,31 +199,10 @@ def organisation_create() -> Organisation:
             dematerialised_on=spec.dematerialised_on,
         )
         org.l1[spec.code] = []
-    org.users["coord.allier"] = _user(
-        "coord.allier",
-        password_hash,
-        first_name="Sylvie",
-        last_name="Chabrol",
-        centre_role=CentreRole.COORDINATOR,
-    )
-    org.users["dr.morel"] = _user(
-        "dr.morel",
-        password_hash,
-        title="Dr",
-        first_name="Françoise",
-        last_name="Morel",
-        rpps=rpps_number(99),
-        centre_role=CentreRole.PHYSICIAN,
-    )
-    org.users["admin"] = _user(
-        "admin",
-        password_hash,
-        first_name="Administrateur",
-        last_name="Démo",
-        centre_role=CentreRole.ADMINISTRATOR,
-        is_staff=True,
-        is_superuser=True,
-    )
+    for username, first_name, last_name, extra in CENTRE_USERS:
+        org.users[username] = _user(
+            username, password_hash, first_name=first_name, last_name=last_name, **extra
+        )
     for index, spec in enumerate(RADIOLOGISTS):
         user = _user(
             spec.username,
@@ -321,3 +307,91 @@ def identity_make(
         birth_date=birth_date,
         extra=extra,
     )
+
+
+# --- the exams: what to build (screening.demo builds them through the services) ---------------------
+
+DEFAULT_EXAMS = 64
+MIN_EXAMS = 4
+BERNARD = "dr.bernard"
+SLOTS = ("RCC", "LCC", "RMLO", "LMLO")
+
+# Exam kinds of the plan with their count in the default set of 64 (PRIOR: an exam of the same woman two
+# years earlier, counted in the 64), and how many days before today their mammograms were taken
+# (cycled). NEGATIVE fills the remainder.
+# Films are ≈ 20 % of the exams: Allier is ≈ 75 % dematerialised (QI-12).
+BASE_COUNTS = {
+    "DRAFT": 2, "INCOMPLETE": 1, "QUEUED": 2, "ASSIGNED_BERNARD": 6, "ASSIGNED": 4, "IN_READING": 2,
+    "POSITIVE": 3, "CTI": 2, "L1_POSITIVE": 3, "FILM_ASSIGNED": 4, "FILM_NEGATIVE": 8, "PRIOR": 6,
+}  # fmt: skip
+ESSENTIAL = ("DRAFT", "ASSIGNED_BERNARD", "L1_POSITIVE")  # kept even in a tiny set (the test's 12)
+DAYS_AGO = {
+    "DRAFT": (0, 1), "INCOMPLETE": (4,), "QUEUED": (17, 5), "ASSIGNED_BERNARD": (17, 12, 11, 8, 5, 3, 2, 1),
+    "ASSIGNED": (16, 9, 6, 2), "IN_READING": (13, 4), "POSITIVE": (21, 9, 6), "CTI": (19, 7),
+    "L1_POSITIVE": (24, 11, 3), "FILM_ASSIGNED": (14, 10, 8, 6), "FILM_NEGATIVE": (29, 27, 24, 21, 18, 16, 13, 12),
+    "NEGATIVE": (30, 28, 26, 25, 23, 22, 20, 19, 18, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3),
+}  # fmt: skip
+PRIOR_PREFERENCE = ("ASSIGNED_BERNARD", "POSITIVE", "IN_READING", "NEGATIVE")
+FILM_KINDS = ("FILM_ASSIGNED", "FILM_NEGATIVE")
+NO_IMAGE_KINDS = (*FILM_KINDS, "L1_POSITIVE")
+
+
+@dataclass
+class ExamSpec:
+    kind: str
+    practice: PracticeSpec
+    mammogram_date: dt.date
+    index: int
+    prior_date: dt.date | None = None
+    seed: int = 0
+    prior_seed: int = 0
+
+
+def _weekday(day: dt.date) -> dt.date:
+    while day.weekday() >= 5:  # screening units work on weekdays
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def plan_counts(total: int) -> dict[str, int]:
+    """Scale BASE_COUNTS to `total` exams (priors included); NEGATIVE takes what is left (≥ 1)."""
+    scale = total / DEFAULT_EXAMS
+    counts = {k: max(1 if k in ESSENTIAL else 0, round(n * scale)) for k, n in BASE_COUNTS.items()}
+    while sum(counts.values()) > total - 1:
+        kind = max((k for k in counts if counts[k] > (1 if k in ESSENTIAL else 0)), key=counts.get)
+        counts[kind] -= 1
+    counts["NEGATIVE"] = total - sum(counts.values())
+    return counts
+
+
+def plan_exams(total: int, rng: random.Random, today: dt.date) -> list[ExamSpec]:
+    """The exams to build, oldest mammogram first, with practices, dates, priors and image seeds."""
+    counts = plan_counts(total)
+    console = [p for p in PRACTICES if p.dematerialised_on]
+    film = [p for p in PRACTICES if not p.dematerialised_on]
+    vichy = next(p for p in PRACTICES if p.code == "VICHY-CEL")
+    specs: list[ExamSpec] = []
+    for kind, count in counts.items():
+        if kind == "PRIOR":
+            continue
+        for i in range(count):
+            if kind in ("DRAFT", "INCOMPLETE"):
+                practice = vichy  # what staff.vichy and dr.martin see first
+            elif kind in FILM_KINDS:
+                practice = film[i % len(film)]
+            else:
+                practice = rng.choices(console, weights=[p.weight for p in console])[0]
+            days = DAYS_AGO[kind][i % len(DAYS_AGO[kind])] + i // len(DAYS_AGO[kind])
+            specs.append(ExamSpec(kind, practice, _weekday(today - dt.timedelta(days=days)), 0))
+    with_prior = sorted(
+        (s for s in specs if s.kind in PRIOR_PREFERENCE), key=lambda s: PRIOR_PREFERENCE.index(s.kind)
+    )[: counts["PRIOR"]]
+    for spec in with_prior:
+        spec.prior_date = _weekday(spec.mammogram_date - dt.timedelta(days=730 + rng.randint(-20, 20)))
+    specs.sort(key=lambda s: (s.mammogram_date, s.kind))
+    ge_seeds = max(2, min(12, len(specs) // 4))
+    for index, spec in enumerate(specs):
+        spec.index = index
+        spec.seed = index % ge_seeds if spec.practice.detector == "ge" else 100 + index % 2
+        spec.prior_seed = (spec.seed + 1) % ge_seeds if spec.seed < 100 else 100 + (index + 1) % 2
+    return specs

@@ -61,9 +61,14 @@ def exam_assign(*, exam_id: int, actor: User | None, reader: User | None = None)
             )
         if excluded:
             why += " Exclus : " + " ; ".join(excluded) + "."
-        ReaderProfile.objects.select_for_update().filter(
-            pk=chosen.pk
-        ).first()  # serialise per-reader capacity
+        # Serialise per-reader capacity: lock the reader, then recount under the lock.
+        ReaderProfile.objects.select_for_update().filter(pk=chosen.pk).first()
+        today = timezone.localdate()
+        if (
+            Assignment.objects.filter(reader=chosen.user, assigned_at__date=today).count()
+            >= chosen.daily_capacity
+        ):
+            return None  # filled meanwhile by another worker: the periodic task retries
         assignment = Assignment.objects.create(
             exam=exam, reader=chosen.user, l1_radiologist=exam.l1_radiologist, assigned_by=actor, why=why
         )

@@ -67,7 +67,7 @@ def l1_form_check(*, l1: dict[str, Any]) -> list[str]:
             )
     finals = (l1["acr_final_right"], l1["acr_final_left"])
     conduct = l1.get("conduct") or ""
-    if max(finals) <= 2 and conduct not in ("",):
+    if max(finals) <= 2 and 0 not in finals and conduct:  # R-SCOPE-4: a refused BDI keeps its exams
         raise ServiceError(
             "l1_conduct_incoherent",
             "Conduite à tenir incohérente : un ACR 1 ou 2 ne prévoit ni surveillance ni prélèvement.",
@@ -119,7 +119,11 @@ def exam_create(
             f"Un examen existe déjà pour cette femme au {mammogram_date:%d/%m/%Y} dans ce cabinet.",
         )
     l1_form_check(l1=l1)
-    has_prior = participant.exams.exclude(state=ExamState.CANCELLED).exists()
+    has_prior = (
+        participant.exams.exclude(state=ExamState.CANCELLED)
+        .filter(mammogram_date__lt=mammogram_date)
+        .exists()
+    )
     exam = Exam.objects.create(
         participant=participant,
         practice=practice,

@@ -13,7 +13,10 @@
       const fx = img.dataset.flipH === "1" ? -1 : 1;
       const fy = img.dataset.flipV === "1" ? -1 : 1;
       const dx = right ? state.panX : -state.panX; // mirrored pan: ΔxL = −ΔxR
-      img.style.transform = "translate(" + dx + "px," + state.panY + "px) scale(" + state.zoom * fx + "," + state.zoom * fy + ")";
+      // The transform origin is the seam edge; a horizontal flip is mirrored about that edge and
+      // shifted back by one image width so the chest wall stays on the seam.
+      const flip = fx < 0 ? (right ? " translateX(-100%) scaleX(-1)" : " translateX(100%) scaleX(-1)") : "";
+      img.style.transform = "translate(" + dx + "px," + state.panY + "px) scale(" + state.zoom + "," + state.zoom * fy + ")" + flip;
     });
   }
 
@@ -59,6 +62,7 @@
     const chosen = form.querySelector("input[name=verdict]:checked");
     form.querySelectorAll("fieldset[data-for]").forEach(function (fs) {
       fs.hidden = !chosen || fs.dataset.for !== chosen.value;
+      fs.disabled = fs.hidden; // fields of another verdict are not submitted
     });
   }
   form.addEventListener("change", showVerdict);

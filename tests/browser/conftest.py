@@ -26,7 +26,10 @@ TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup, live_server):
+    """Chromium for the whole session. It depends on the live server so that it closes first: a socket
+    Chromium still holds when the server stops would end in a request thread using a no-longer-shared
+    SQLite connection."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -54,8 +57,13 @@ class _OneRequestAtATime:
 
 
 @pytest.fixture
-def server(live_server):
-    """The live server, serialised when its database connection is shared (in-memory SQLite)."""
+def server(django_db_setup, live_server):
+    """The live server, serialised when its database connection is shared (in-memory SQLite).
+
+    `django_db_setup` comes first: pytest-django's session-scoped `live_server` looks for in-memory SQLite
+    connections when it starts, and would otherwise start before the test database exists, letting each
+    server thread open its own connection to the shared-cache memory database ("database table is locked").
+    """
     thread = live_server.thread
     if thread.connections_override:
         app = thread.httpd.get_app()

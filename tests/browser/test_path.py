@@ -8,7 +8,9 @@ discordances; the practice gets the result from an anonymous "Second lecteur" (R
 import datetime as dt
 import re
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
+import pydicom
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -16,6 +18,7 @@ from playwright.sync_api import expect
 from readings.models import Assignment, L2Reading
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open, l2_reading_submit
 from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile
+from screening.services.exams import exam_submit
 from tests.factories import (
     PracticeFactory,
     SiteFactory,
@@ -90,6 +93,11 @@ def _other_practice_image(exam, tmp_path) -> DicomInstance:
 # ------------------------------------------------------------------------------------------- helpers
 
 
+def at(path_pattern: str) -> re.Pattern:
+    """The page URL is exactly this path (a regex, anchored, no language prefix unless written)."""
+    return re.compile(r"^https?://[^/]+" + path_pattern)
+
+
 def status_of(page, path: str) -> int:
     response = page.goto(path)
     assert response is not None, path
@@ -131,13 +139,13 @@ def table_row(page, table_testid: str, text: str):
 
 def test_practice_creates_exam_uploads_dicom_and_submits(page, login, org, tmp_path):
     login(page, org.staff.username)
-    expect(page).to_have_url(re.compile(r"/examens/$"))
+    expect(page).to_have_url(at(r"/examens/$"))
     expect(page.get_by_test_id("exam-list")).to_contain_text("Aucun examen.")
     expect(page.get_by_role("link", name="Ma liste de lecture")).to_have_count(0)
     expect(page.get_by_role("link", name="Tableau de bord")).to_have_count(0)
 
     page.get_by_role("link", name="Nouvel examen").click()
-    expect(page).to_have_url(re.compile(r"/examens/nouveau/$"))
+    expect(page).to_have_url(at(r"/examens/nouveau/$"))
     mammogram_date = timezone.localdate() - dt.timedelta(days=3)
     page.fill("#id_programme_id", "03-2026-424242")
     page.fill("#id_last_name", "Lefebvre")
@@ -154,7 +162,7 @@ def test_practice_creates_exam_uploads_dicom_and_submits(page, login, org, tmp_p
     with page.expect_navigation():
         page.get_by_role("button", name="Créer l'examen").click()
 
-    expect(page).to_have_url(re.compile(r"/examens/\d+/$"))
+    expect(page).to_have_url(at(r"/examens/\d+/$"))
     expect(page.locator(".messages")).to_contain_text("Examen créé")
     expect(page.get_by_test_id("exam-state")).to_have_text("Brouillon")
     exam = Exam.objects.select_related("participant", "l1_form").get(
@@ -214,7 +222,7 @@ def test_l1_radiologist_who_is_also_a_reader_never_gets_their_own_exam(page, log
     pid = exam.participant.programme_id
 
     login(page, org.l1.username)
-    expect(page).to_have_url(re.compile(r"/lecture/$"))
+    expect(page).to_have_url(at(r"/lecture/$"))
     expect(page.get_by_test_id("worklist")).to_be_visible()
     expect(page.get_by_test_id("worklist")).not_to_contain_text(pid)
     expect(page.get_by_test_id("worklist")).to_contain_text("Aucun examen à lire.")
@@ -239,7 +247,7 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     assert all(exam.state == ExamState.ASSIGNED for exam in exams.values())
 
     login(page, org.reader.username)
-    expect(page).to_have_url(re.compile(r"/lecture/$"))
+    expect(page).to_have_url(at(r"/lecture/$"))
     worklist = page.get_by_test_id("worklist")
     for pid in pids.values():
         expect(worklist).to_contain_text(pid)
@@ -249,7 +257,7 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     # --- exam 1: the viewer, then a bad input, then an anomaly of the left breast
     worklist.get_by_role("link", name=pids["anomaly"]).click()
     anomaly = exams["anomaly"]
-    expect(page).to_have_url(re.compile(rf"/lecture/examen/{anomaly.pk}/$"))
+    expect(page).to_have_url(at(rf"/lecture/examen/{anomaly.pk}/$"))
     identity = page.get_by_test_id("identity-strip")
     expect(identity).to_contain_text(pids["anomaly"])
     expect(identity).to_contain_text(anomaly.participant.last_name.upper())
@@ -277,7 +285,7 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     expect(page.locator("fieldset[data-for=ANOMALY]")).to_be_visible()
     expect(page.locator("fieldset[data-for=CTI]")).to_be_hidden()
     commit(page)  # anomaly without any finding
-    expect(page).to_have_url(re.compile(rf"/lecture/examen/{anomaly.pk}/$"))
+    expect(page).to_have_url(at(rf"/lecture/examen/{anomaly.pk}/$"))
     expect(page.locator("#verdict-form [role=alert]")).to_contain_text("Décrivez au moins une anomalie")
     anomaly.refresh_from_db()
     assert anomaly.state == ExamState.IN_READING
@@ -285,11 +293,21 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
 
     expect(page.locator("input[name=verdict][value=ANOMALY]")).to_be_checked()
     page.select_option("select[name=finding_G_type]", "C")
+    commit(page)  # a finding without its location and ACR
+    expect(page.locator("#verdict-form [role=alert]")).to_contain_text(
+        "type, localisation et ACR sont requis"
+    )
+    assert not L2Reading.objects.filter(exam=anomaly).exists()
+
+    expect(page.locator("select[name=finding_G_type]")).to_have_value("C")
     page.select_option("select[name=finding_G_quadrant]", "QSE")
     page.select_option("select[name=finding_G_acr]", "4")
+    page.screenshot(path=str(shots_dir / "reading-anomaly-form.png"))
     commit(page)
-    expect(page.locator(".messages")).to_contain_text(re.compile(rf"Examen {pids['anomaly']} : Anomalie"))
-    expect(page).to_have_url(re.compile(rf"/lecture/examen/{exams['normal'].pk}/$"))  # next in the list
+    expect(page.locator(".messages")).to_contain_text(
+        re.compile(rf"Examen {pids['anomaly']} — seconde lecture enregistrée : Anomalie")
+    )
+    expect(page).to_have_url(at(rf"/lecture/examen/{exams['normal'].pk}/$"))  # next in the list
     anomaly.refresh_from_db()
     assert anomaly.state == ExamState.L2_POSITIVE
     reading = L2Reading.objects.get(exam=anomaly)
@@ -307,8 +325,10 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     wait_images_loaded(page)
     page.check("input[name=verdict][value=NORMAL]")
     commit(page)
-    expect(page.locator(".messages")).to_contain_text(re.compile(rf"Examen {pids['normal']} : Normal"))
-    expect(page).to_have_url(re.compile(rf"/lecture/examen/{exams['cti'].pk}/$"))
+    expect(page.locator(".messages")).to_contain_text(
+        re.compile(rf"Examen {pids['normal']} — seconde lecture enregistrée : Normal")
+    )
+    expect(page).to_have_url(at(rf"/lecture/examen/{exams['cti'].pk}/$"))
 
     # --- exam 3: CTI on the left MLO
     wait_images_loaded(page)
@@ -316,9 +336,11 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     page.select_option("select[name=cti_LMLO]", "FLO")
     commit(page)
     expect(page.locator(".messages")).to_contain_text(
-        re.compile(rf"Examen {pids['cti']} : Clichés techniquement insuffisants")
+        re.compile(
+            rf"Examen {pids['cti']} — seconde lecture enregistrée : Clichés techniquement insuffisants"
+        )
     )
-    expect(page).to_have_url(re.compile(r"/lecture/$"))
+    expect(page).to_have_url(at(r"/lecture/$"))
     expect(worklist).to_contain_text("Aucun examen à lire.")
     for pid in pids.values():
         expect(worklist).not_to_contain_text(pid)
@@ -352,10 +374,8 @@ def test_reader_reads_anomaly_normal_and_cti_in_the_viewer(page, login, org, sho
     expect(exam_list.locator("tr", has_text=pids["cti"])).to_contain_text("CTI demandés")
 
 
-def test_a_flipped_image_stays_inside_its_viewport(page, login, org, tmp_path):
+def test_a_flipped_image_stays_inside_its_viewport(page, login, org, tmp_path, shots_dir):
     """An image whose PatientOrientation says it is mirrored is flipped back by the viewer, in place."""
-    import pydicom
-
     exam = draft_exam(practice=org.practice, staff=org.staff, l1=org.l1)
     paths = exam_files(exam, tmp_path)
     rcc = next(p for p in paths if p.stem.endswith("_RCC"))
@@ -364,8 +384,6 @@ def test_a_flipped_image_stays_inside_its_viewport(page, login, org, tmp_path):
     ds.save_as(rcc)
     for path in paths:
         upload(exam, path, org.staff)
-    from screening.services.exams import exam_submit
-
     exam_submit(exam_id=exam.pk, actor=org.staff)
     assert DicomInstance.objects.get(exam=exam, slot="RCC").flip_horizontal
 
@@ -374,12 +392,34 @@ def test_a_flipped_image_stays_inside_its_viewport(page, login, org, tmp_path):
     wait_images_loaded(page)
     viewport = page.get_by_test_id("viewport-RCC")
     expect(viewport.locator("img")).to_have_attribute("data-flip-h", "1")
+    page.screenshot(path=str(shots_dir / "reading-flipped-rcc.png"))
     box, image = rect(viewport), rect(viewport.locator("img"))
     visible = max(0.0, min(box["right"], image["right"]) - max(box["left"], image["left"]))
     assert visible >= 0.9 * image["width"], (
         "BUG static/js/viewer.js: a horizontally flipped image is mirrored about its chest-wall edge "
         f"(transform-origin) and drawn outside its viewport: viewport {box}, image {image}"
     )
+
+
+def test_changing_the_verdict_discards_what_was_entered_for_the_other_one(page, login, org):
+    """The reader picks CTI and a reason, then changes their mind: the exam is normal. The CTI panel is
+    hidden; what it holds must not be held against the normal verdict."""
+    exam = submitted_exam(practice=org.practice, staff=org.staff, l1=org.l1)
+    login(page, org.reader.username)
+    page.goto(f"/lecture/examen/{exam.pk}/")
+    page.check("input[name=verdict][value=CTI]")
+    page.select_option("select[name=cti_LMLO]", "FLO")
+    page.check("input[name=verdict][value=NORMAL]")
+    expect(page.locator("fieldset[data-for=CTI]")).to_be_hidden()
+    commit(page)
+    alert = page.locator("#verdict-form [role=alert]")
+    assert alert.count() == 0, (
+        "BUG static/js/viewer.js (or readings/forms.py): the fields of the hidden verdict panels are still "
+        f"submitted, so a normal verdict is refused with: {alert.inner_text()!r}"
+    )
+    expect(page.locator(".messages")).to_contain_text("Normal")
+    exam.refresh_from_db()
+    assert exam.state == ExamState.L2_NEGATIVE
 
 
 # ------------------------------------------------------------------------------------ 5. coordinator
@@ -390,7 +430,7 @@ def test_coordinator_sees_discordances_loads_and_verdicts_side_by_side(
 ):
     pid = {key: getattr(read_exams, key).participant.programme_id for key in ("anomaly", "normal", "cti")}
     login(page, org.coordinator.username)
-    expect(page).to_have_url(re.compile(r"/coordination/$"))
+    expect(page).to_have_url(at(r"/coordination/$"))
     expect(page.get_by_role("link", name="Examens du cabinet")).to_have_count(0)
     expect(page.get_by_role("link", name="Ma liste de lecture")).to_have_count(0)
 
@@ -414,7 +454,7 @@ def test_coordinator_sees_discordances_loads_and_verdicts_side_by_side(
     page.screenshot(path=str(shots_dir / "dashboard.png"), full_page=True)
 
     page.get_by_role("link", name="Examens", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/coordination/examens/$"))
+    expect(page).to_have_url(at(r"/coordination/examens/$"))
     row = table_row(page, "exam-table", pid["anomaly"]).locator("td")
     expect(row.nth(4)).to_have_text("L2 positive")
     expect(row.nth(5)).to_have_text("D1 / G1")  # L1 verdict
@@ -441,14 +481,15 @@ def test_practice_sees_an_anonymous_result_and_only_its_own_exams(page, login, o
         exam = getattr(read_exams, key)
         exam_list = page.get_by_test_id("exam-list")
         exam_list.get_by_role("link", name=exam.participant.programme_id).click()
-        expect(page).to_have_url(re.compile(rf"/examens/{exam.pk}/$"))
+        expect(page).to_have_url(at(rf"/examens/{exam.pk}/$"))
         result = page.get_by_test_id("l2-result")
         expect(result).to_contain_text("Second lecteur")
-        text = body_text(page)
+        text, html = body_text(page), page.content()
         for name in READER_NAMES:
             assert name not in text, (
                 f"R-ANON-1: reader's name {name!r} on the practice page of the {key} exam"
             )
+            assert name not in html, f"R-ANON-1: reader's name {name!r} in the HTML of the {key} exam page"
         assert org.reader.username not in text
         page.go_back()
     page.goto(f"/examens/{read_exams.anomaly.pk}/")
@@ -489,7 +530,7 @@ def test_each_role_is_kept_out_of_the_others_pages(page, login, org, tmp_path):
 
     page.context.clear_cookies()  # anonymous: sent to the login page
     page.goto("/coordination/")
-    expect(page).to_have_url(re.compile(r"/connexion/\?next=/coordination/$"))
+    expect(page).to_have_url(at(r"/connexion/\?next=/coordination/$"))
 
 
 # ------------------------------------------------------------------------------------------ 8. i18n
@@ -501,14 +542,20 @@ def test_language_switch_to_english_keeps_the_app_working(page, login, org):
     with page.expect_navigation() as navigation:
         page.select_option("select[name=language]", "en")
     assert navigation.value is not None and navigation.value.status == 200
-    expect(page).to_have_url(re.compile(r"/en/examens/$"))
+    assert urlsplit(page.url).path == "/en/examens/"
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_test_id("exam-list")).to_be_visible()
     assert status_of(page, "/en/examens/nouveau/") == 200
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#id_programme_id")).to_be_visible()
 
+    # and back to French from an English page
     with page.expect_navigation():
         page.select_option("select[name=language]", "fr")
-    expect(page).to_have_url(re.compile(r"/examens/nouveau/$"))
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    assert (
+        urlsplit(page.url).path == "/examens/nouveau/" and page.locator("html").get_attribute("lang") == "fr"
+    ), (
+        "BUG templates/base.html + django.views.i18n.set_language: switching back to FR from an /en/… page "
+        f"keeps the /en/ prefix, so the page stays in English ({page.url}, "
+        f"lang={page.locator('html').get_attribute('lang')!r})"
+    )

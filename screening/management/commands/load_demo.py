@@ -1,8 +1,11 @@
 """`manage.py load_demo [--reset] [--exams N]`: the demo data set of the Allier site, through the services."""
 
+import logging
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from screening.demo import DEFAULT_EXAMS, MIN_EXAMS, accounts_table, demo_load, demo_loaded, demo_reset
+from screening.demo import accounts_table, demo_load, demo_loaded, demo_reset
+from screening.demo_people import DEFAULT_EXAMS, MIN_EXAMS
 from screening.models import Exam, ExamState, User
 from screening.services.errors import ServiceError
 
@@ -29,6 +32,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, reset: bool = False, exams: int = DEFAULT_EXAMS, **options) -> None:
+        # Eager tasks log a line each, and kombu warns about the empty broker URL: too chatty here.
+        quiet = {name: logging.getLogger(name) for name in ("celery.app.trace", "kombu.connection")}
+        previous = {name: logger.level for name, logger in quiet.items()}
+        for logger in quiet.values():
+            logger.setLevel(logging.ERROR)
+        try:
+            self._load(reset=reset, exams=exams)
+        finally:
+            for name, logger in quiet.items():
+                logger.setLevel(previous[name])
+
+    def _load(self, *, reset: bool, exams: int) -> None:
         if exams < MIN_EXAMS:
             raise CommandError(f"--exams doit valoir au moins {MIN_EXAMS}.")
         if demo_loaded() and not reset:
