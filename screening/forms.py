@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from screening.models import Exam, L1Form, User
-from screening.models.l1 import LesionType, Quadrant
+from screening.models.l1 import BdiComponent, LesionType, Quadrant
 
 L1_FIELDS = [
     "first_participation",
@@ -20,6 +20,7 @@ L1_FIELDS = [
     "acr_initial_right",
     "acr_initial_left",
     "bdi_done",
+    "bdi_components",
     "bdi_refused_by_woman",
     "acr_final_right",
     "acr_final_left",
@@ -41,6 +42,12 @@ class ExamCreateForm(forms.ModelForm):
     accession_number = forms.CharField(label=_("Numéro d'accession (RIS)"), max_length=64, required=False)
     l1_radiologist = forms.ModelChoiceField(
         label=_("Radiologue premier lecteur"), queryset=User.objects.none()
+    )
+    bdi_components = forms.MultipleChoiceField(
+        label=_("Composantes du BDI"),
+        choices=BdiComponent.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     medium = forms.ChoiceField(label=_("Support"), choices=Exam.Medium.choices, initial=Exam.Medium.CONSOLE)
     lesion_right_type = forms.ChoiceField(
@@ -69,6 +76,8 @@ class ExamCreateForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("bdi_components") and not data.get("bdi_done"):
+            self.add_error("bdi_done", _("Des composantes du BDI sont cochées : cochez « BDI réalisé »."))
         for side, label in (("right", _("droit")), ("left", _("gauche"))):
             if bool(data.get(f"lesion_{side}_type")) != bool(data.get(f"lesion_{side}_quadrant")):
                 raise forms.ValidationError(

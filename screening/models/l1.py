@@ -56,6 +56,13 @@ class ClinicalExam(models.TextChoices):
     NOT_DONE = "X", _("Non fait")
 
 
+class BdiComponent(models.TextChoices):
+    PRO = "PRO", _("Profil strict")
+    AGR = "AGR", _("Agrandissements")
+    ECH = "ECH", _("Échographie")
+    CYT = "CYT", _("Cytoponction")
+
+
 class Conduct(models.TextChoices):
     NONE = "", _("Dépistage à 2 ans")
     S06 = "S06", _("Surveillance à 6 mois")
