@@ -10,11 +10,13 @@
   const totalBar = document.getElementById("total-progress");
   const totalLabel = document.getElementById("total-label");
   const CONCURRENCY = 3;
+  const t = box.dataset; // translated labels, rendered by the template (Django i18n)
 
   function row(name, size) {
     const tr = document.createElement("tr");
-    tr.innerHTML = "<td></td><td><progress max='100' value='0'></progress></td><td class='st'>En attente</td><td></td>";
+    tr.innerHTML = "<td></td><td><progress max='100' value='0'></progress></td><td class='st'></td><td></td>";
     tr.children[0].textContent = name;
+    tr.children[2].textContent = t.tWaiting;
     tr.dataset.size = size;
     rows.appendChild(tr);
     return tr;
@@ -42,12 +44,12 @@
         let data = {};
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = {}; }
         if (xhr.status === 201) { show(tr, data); }
-        else { show(tr, { state: "REFUSED", state_label: "Refusé", reason: data.detail || ("Erreur " + xhr.status) }); }
+        else { show(tr, { state: "REFUSED", state_label: t.tRefused, reason: data.detail || (t.tError + " " + xhr.status) }); }
         progress(file, file.size);
         resolve();
       };
       xhr.onerror = function () {
-        show(tr, { state: "REFUSED", state_label: "Non envoyé", reason: "Connexion interrompue : renvoyez ce fichier." });
+        show(tr, { state: "REFUSED", state_label: t.tNotSent, reason: t.tConnection });
         resolve();
       };
       xhr.send(form);
@@ -69,7 +71,7 @@
       while (queue.length) { const [file, tr] = queue.shift(); await send(file, tr, progress); }
     });
     await Promise.all(workers);
-    totalLabel.textContent = "Envoi terminé";
+    totalLabel.textContent = t.tDone;
     poll();
   }
 
@@ -84,7 +86,7 @@
       if (f.state === "RECEIVED") waiting = true;
     });
     const missing = document.querySelector("[data-testid=missing-views]");
-    if (missing) missing.textContent = data.missing_views.length ? "Incidences manquantes : " + data.missing_views.join(", ") : "Les 4 incidences sont présentes.";
+    if (missing) missing.textContent = data.missing_views.length ? t.tMissing + " : " + data.missing_views.join(", ") : t.tComplete;
     if (waiting) setTimeout(poll, 1500);
   }
 
