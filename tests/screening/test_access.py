@@ -128,3 +128,19 @@ def test_upload_api_refuses_with_a_stable_code(client, world, tmp_path):
         response = client.post(reverse("api_exam_files", args=[exam.pk]), {"file": fh})
     assert response.status_code == 400
     assert response.json()["code"] == "exam_closed_for_upload"
+
+
+def test_reader_sees_the_identity_strip_but_not_the_womans_nir_address_or_doctor(client, world):
+    exam = world["exam"]
+    participant = exam.participant
+    participant.nir, participant.address, participant.gp_name = (
+        "262056900000012",
+        "12 rue des Tilleuls",
+        "Dr Généraliste",
+    )
+    participant.save()
+    login(client, world["reader"])
+    page = client.get(reverse("readings:read", args=[exam.pk])).content.decode()
+    assert participant.programme_id in page and participant.last_name.upper() in page
+    for hidden in ("262056900000012", "12 rue des Tilleuls", "Dr Généraliste"):
+        assert hidden not in page
