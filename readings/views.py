@@ -35,7 +35,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
 def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = exam_for_reader(reader=request.user, exam_id=exam_id)
     open_for_reading = exam.state in (ExamState.ASSIGNED, ExamState.IN_READING)
-    form = L2VerdictForm(request.POST or None)
+    l1 = exam.l1_form
+    # F6: the normal verdict takes the L1 ACR per breast when it is 1 or 2, else 1.
+    initial = {"acr_right": l1.acr_final_right if l1.acr_final_right in (1, 2) else 1,
+               "acr_left": l1.acr_final_left if l1.acr_final_left in (1, 2) else 1}  # fmt: skip
+    form = L2VerdictForm(request.POST or None, initial=initial)
     if request.method == "POST" and open_for_reading and form.is_valid():
         data = form.cleaned_data
         try:

@@ -66,6 +66,10 @@ class ExamCreateForm(forms.ModelForm):
     class Meta:
         model = L1Form
         fields = L1_FIELDS
+        widgets = {
+            "clinical_findings": forms.Textarea(attrs={"rows": 2}),
+            "comment": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, radiologists=None, **kwargs):
         super().__init__(*args, **kwargs)
