@@ -46,7 +46,9 @@ def exam_files(request: Request, exam_id: int) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
             raise ServiceError("file_missing", "Aucun fichier reçu.")
-        record = ingest_file_receive(exam=exam, upload=upload, original_name=upload.name, actor=request.user)
+        record = ingest_file_receive(
+            practice=exam.practice, exam=exam, upload=upload, original_name=upload.name, actor=request.user
+        )
         audit_record(
             actor=request.user,
             action=AuditEvent.Action.FILE_UPLOAD,

@@ -171,7 +171,11 @@ class DemoLoader:
             )
             with path.open("rb") as fh:
                 record = ingest_file_receive(
-                    exam=exam, upload=File(fh, name=path.name), original_name=path.name, actor=staff
+                    practice=exam.practice,
+                    exam=exam,
+                    upload=File(fh, name=path.name),
+                    original_name=path.name,
+                    actor=staff,
                 )
             audit_record(
                 actor=staff, action=AuditEvent.Action.FILE_UPLOAD, exam=exam, object_ref=record.original_name

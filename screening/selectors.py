@@ -67,13 +67,15 @@ def ingest_files_for_exam(*, exam: Exam) -> QuerySet[IngestFile]:
 
 def instance_for_user(*, user: User, instance_id: int) -> DicomInstance:
     """An image is visible to its practice, the centre's coordinators, and the readers it was assigned to."""
-    instance = DicomInstance.objects.select_related("exam").filter(pk=instance_id).first()
+    instance = DicomInstance.objects.select_related("exam", "series__study").filter(pk=instance_id).first()
     if instance is None:
         raise Http404("Image introuvable.")
     roles = user_roles(user)
-    exam = instance.exam
-    if roles.is_coordinator or exam.practice_id in roles.practice_ids:
+    if roles.is_coordinator or instance.series.study.practice_id in roles.practice_ids:
         return instance
+    exam = instance.exam
+    if exam is None:  # waiting in a practice's inbox: that practice and the centre only
+        raise Http404("Image introuvable.")
     if exam.l1_radiologist_id != user.pk and exam.assignments.filter(reader=user).exists():
         return instance
     # Priors are visible to a reader who reads a later exam of the same woman.

@@ -153,7 +153,11 @@ def exam_files(
 def upload(exam, path: Path, actor):
     with open(path, "rb") as fh:
         return ingest_file_receive(
-            exam=exam, upload=File(fh, name=path.name), original_name=path.name, actor=actor
+            practice=exam.practice,
+            exam=exam,
+            upload=File(fh, name=path.name),
+            original_name=path.name,
+            actor=actor,
         )
 
 

@@ -1,3 +1,4 @@
+from .access import DicomNode, PracticeApiToken
 from .audit import AuditEvent
 from .dicom import DicomInstance, DicomSeries, DicomStudy, IngestFile, Rendition
 from .exams import Exam, ExamState, ExamStatusEvent, Participant
@@ -14,6 +15,8 @@ from .organisation import (
 
 __all__ = [
     "AuditEvent",
+    "DicomNode",
+    "PracticeApiToken",
     "CentreRole",
     "DicomInstance",
     "DicomSeries",

@@ -45,7 +45,10 @@ class DicomInstance(models.Model):
 
     sop_uid = models.CharField(_("SOP Instance UID"), max_length=64, unique=True)
     series = models.ForeignKey(DicomSeries, on_delete=models.CASCADE, related_name="instances")
-    exam = models.ForeignKey("screening.Exam", on_delete=models.PROTECT, related_name="instances")
+    # Null while the study waits in the practice's inbox, unmatched.
+    exam = models.ForeignKey(
+        "screening.Exam", null=True, blank=True, on_delete=models.PROTECT, related_name="instances"
+    )
     sop_class_uid = models.CharField(max_length=64)
     transfer_syntax_uid = models.CharField(max_length=64)
     laterality = models.CharField(_("latéralité"), max_length=1, blank=True)  # R / L
@@ -113,8 +116,23 @@ class IngestFile(models.Model):
         DUPLICATE = "DUPLICATE", _("Déjà reçu (doublon sans effet)")
         IGNORED = "IGNORED", _("Conservé hors lecture")
         REFUSED = "REFUSED", _("Refusé")
+        QUARANTINED = "QUARANTINE", _("En quarantaine (conflit d'identifiant)")
 
-    exam = models.ForeignKey("screening.Exam", on_delete=models.CASCADE, related_name="ingest_files")
+    class Source(models.TextChoices):
+        BROWSER = "BROWSER", _("Navigateur")
+        API = "API", _("API REST")
+        STOW = "STOW", _("DICOMweb STOW-RS")
+        CSTORE = "CSTORE", _("DICOM C-STORE")
+        IMPORT = "IMPORT", _("Import de dossier")
+
+    practice = models.ForeignKey("screening.Practice", on_delete=models.CASCADE, related_name="ingest_files")
+    exam = models.ForeignKey(
+        "screening.Exam", null=True, blank=True, on_delete=models.CASCADE, related_name="ingest_files"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.BROWSER)
+    sender = models.CharField(_("émetteur"), max_length=100, blank=True)  # AE title, token name
+    study_uid = models.CharField(max_length=64, blank=True)
+    sop_uid = models.CharField(max_length=64, blank=True, db_index=True)
     original_name = models.CharField(_("nom du fichier"), max_length=255)
     staged_path = models.CharField(max_length=300, blank=True)
     sha256 = models.CharField(max_length=64)
@@ -125,7 +143,9 @@ class IngestFile(models.Model):
     instance = models.ForeignKey(
         DicomInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 

@@ -114,10 +114,14 @@ def test_non_dicom_and_truncated_files_are_refused(setup, tmp_path):
     exam = draft_exam(practice=setup["practice"], staff=setup["staff"], l1=setup["l1"])
     text = tmp_path / "compte-rendu.pdf"
     text.write_bytes(b"%PDF-1.4 not an image")
-    good = exam_files(exam, tmp_path, views=("LCC",))[0]
+    native = exam_files(exam, tmp_path / "native", views=("LCC",))[0]
     truncated = tmp_path / "truncated.dcm"
-    truncated.write_bytes(good.read_bytes()[: os.path.getsize(good) // 2])
-    for path, code in ((text, "not_dicom"), (truncated, "pixel_data_unreadable")):
+    truncated.write_bytes(native.read_bytes()[: os.path.getsize(native) // 2])
+    compressed = exam_files(exam, tmp_path / "j2k", views=("RCC",), compress=True)[0]
+    truncated_j2k = tmp_path / "truncated-j2k.dcm"
+    truncated_j2k.write_bytes(compressed.read_bytes()[: os.path.getsize(compressed) // 2])
+    cases = ((text, "not_dicom"), (truncated, "pixel_length_mismatch"), (truncated_j2k, "pixel_data_unreadable"))
+    for path, code in cases:
         record = upload(exam, path, setup["staff"])
         record.refresh_from_db()
         assert (record.state, record.reason_code) == (IngestFile.State.REFUSED, code), record.reason

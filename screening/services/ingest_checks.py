@@ -1,0 +1,116 @@
+"""Checks made on a received DICOM header, before any pixel is decoded (cheap, synchronous).
+
+Each refusal carries a stable code (API, DICOM status) and a French reason (UI).
+"""
+
+import unicodedata
+from typing import BinaryIO
+
+from pydicom import Dataset, dcmread
+from pydicom.errors import InvalidDicomError
+
+from screening.dicom.classify import Classification, Refusal, check_acceptable, classify
+from screening.models import Exam, ExamState, Participant, Practice
+
+MAX_PIXELS = 120_000_000  # a 4096×3328 mammogram has 13.6 Mpx: more than 120 Mpx is a decompression bomb
+
+
+def safe_file_name(name: str) -> str:
+    """The last path component only (no traversal), printable, at most 255 characters."""
+    name = (name or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch if unicodedata.category(ch)[0] != "C" else "_" for ch in name).strip(" .")
+    return (name or "fichier-sans-nom")[:255]
+
+
+def header_read(fh: BinaryIO) -> Dataset:
+    """The header only: pixel data is never loaded here."""
+    try:
+        header = dcmread(fh, stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, ValueError, TypeError, OSError, KeyError, AttributeError) as exc:
+        raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.") from exc
+    if "SOPClassUID" not in header and "Modality" not in header:
+        raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.")
+    return header
+
+
+def header_check(header: Dataset) -> tuple[dict[str, str], Classification, str]:
+    """Acceptability, UIDs, dimensions and classification. Returns (uids, classification, orientation)."""
+    check_acceptable(header)
+    uids = {
+        "study": str(header.get("StudyInstanceUID", "")).strip(),
+        "series": str(header.get("SeriesInstanceUID", "")).strip(),
+        "sop": str(header.get("SOPInstanceUID", "")).strip(),
+    }
+    if not all(uids.values()):
+        raise Refusal("uid_missing", "Identifiants DICOM (UID) absents : fichier incomplet.")
+    if any(len(uid) > 64 for uid in uids.values()):
+        raise Refusal(
+            "uid_invalid", "Identifiant DICOM (UID) de plus de 64 caractères : fichier non conforme."
+        )
+    rows, columns = int(header.get("Rows", 0) or 0), int(header.get("Columns", 0) or 0)
+    frames = int(header.get("NumberOfFrames", 1) or 1)
+    if rows <= 0 or columns <= 0:
+        raise Refusal("dimensions_missing", "Dimensions de l'image absentes.")
+    if rows * columns * frames > MAX_PIXELS:
+        raise Refusal(
+            "absurd_dimensions",
+            f"Dimensions déclarées invraisemblables ({columns}×{rows}×{frames}) : fichier refusé.",
+        )
+    classification, orientation = classify(header)
+    return uids, classification, orientation
+
+
+def identity_check(header: Dataset, participant: Participant, exam: Exam) -> None:
+    """A mismatch between the image and the exam's woman blocks the file: never a silent attach."""
+    birth = str(header.get("PatientBirthDate", "")).strip()
+    name = str(header.get("PatientName", "")).split("^")[0].strip().casefold()
+    problems = []
+    if birth and birth != participant.birth_date.strftime("%Y%m%d"):
+        problems.append(f"date de naissance {birth[6:8]}/{birth[4:6]}/{birth[:4]}")
+    if name and name not in {participant.last_name.casefold(), participant.birth_name.casefold()}:
+        problems.append(f"nom « {str(header.get('PatientName', '')).replace('^', ' ')} »")
+    study_date = str(header.get("StudyDate", "")).strip()
+    if study_date and study_date != exam.mammogram_date.strftime("%Y%m%d"):
+        problems.append(f"date d'examen {study_date[6:8]}/{study_date[4:6]}/{study_date[:4]}")
+    if problems:
+        raise Refusal(
+            "identity_mismatch",
+            "L'image ne correspond pas à l'examen (" + ", ".join(problems) + ") : vérifiez la patiente.",
+        )
+
+
+def exam_match(*, practice: Practice, header: Dataset) -> Exam | None:
+    """Accession Number first, else PatientID + StudyDate, within the practice's open exams."""
+    exams = Exam.objects.filter(practice=practice).exclude(state=ExamState.CANCELLED)
+    accession = str(header.get("AccessionNumber", "")).strip()
+    if accession:
+        match = exams.filter(accession_number=accession).order_by("-pk").first()
+        if match is not None:
+            return match
+    patient_id, study_date = (
+        str(header.get("PatientID", "")).strip(),
+        str(header.get("StudyDate", "")).strip(),
+    )
+    if patient_id and len(study_date) == 8 and study_date.isdigit():
+        day = f"{study_date[:4]}-{study_date[4:6]}-{study_date[6:]}"
+        return exams.filter(participant__programme_id=patient_id, mammogram_date=day).order_by("-pk").first()
+    return None
+
+
+def pixel_length_check(ds: Dataset) -> None:
+    """Native pixel data must be as long as declared (one padding byte allowed)."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed or "PixelData" not in ds:
+        return
+    expected = (
+        int(ds.Rows)
+        * int(ds.Columns)
+        * int(ds.get("SamplesPerPixel", 1))
+        * int(ds.get("NumberOfFrames", 1) or 1)
+    )
+    expected = expected * int(ds.BitsAllocated) // 8
+    actual = len(ds.PixelData)
+    if actual not in (expected, expected + 1):
+        raise Refusal(
+            "pixel_length_mismatch",
+            f"Données d'image de {actual} octets pour {expected} annoncés : fichier tronqué ou corrompu.",
+        )
