@@ -109,3 +109,24 @@ def exam_history_for_practice(*, exam: Exam) -> list[dict]:
         reason = "" if event.to_state in HIDDEN_REASON_STATES else event.reason
         rows.append({"at": event.at, "state": event.get_to_state_display(), "who": who, "reason": reason})
     return rows
+
+
+def inbox_studies_for_user(*, user: User) -> QuerySet:
+    """Studies of the user's practices still waiting for their exam."""
+    from django.db.models import Count
+
+    from screening.models import DicomStudy
+
+    return (
+        DicomStudy.objects.filter(practice_id__in=user_roles(user).practice_ids, exam__isnull=True)
+        .annotate(image_count=Count("series__instances"))
+        .select_related("practice")
+        .order_by("-received_at")
+    )
+
+
+def inbox_study_for_user(*, user: User, study_id: int):
+    study = inbox_studies_for_user(user=user).filter(pk=study_id).first()
+    if study is None:
+        raise Http404("Étude introuvable.")
+    return study

@@ -69,6 +69,16 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line("PostgreSQL, Redis/Celery and Chromium: all used for real.", green=True)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database per run, so two runs on one PostgreSQL server never drop each other's."""
+    from django.conf import settings as django_settings
+
+    if on_postgres():
+        test = django_settings.DATABASES["default"].setdefault("TEST", {})
+        test["NAME"] = f"test_l2platform_{os.getpid()}"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     """Each test stores originals and renditions in its own folder."""

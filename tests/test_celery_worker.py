@@ -34,15 +34,36 @@ pytestmark = [pytest.mark.postgres, pytest.mark.celery_worker, pytest.mark.djang
 
 @pytest.fixture
 def real_worker():
+    """A real worker over Redis consuming this run's own light and pixel queues.
+
+    The app reads Django settings under the CELERY_ namespace, so the namespaced keys are overridden;
+    the queues are this run's own, so no stray message from another run is consumed.
+    """
     queue = f"l2-test-{uuid.uuid4().hex[:8]}"
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    with start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue], shutdown_timeout=30
-    ):
-        yield
-    app.conf.task_always_eager, app.conf.task_default_queue = previous
+    pixels = f"{queue}-pixels"
+    keys = ("CELERY_TASK_ALWAYS_EAGER", "CELERY_TASK_DEFAULT_QUEUE", "CELERY_TASK_ROUTES")
+    previous = {key: app.conf[key] for key in keys}
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.CELERY_TASK_DEFAULT_QUEUE = queue
+    app.conf.CELERY_TASK_ROUTES = {"screening.tasks.ingest_file_process": {"queue": pixels}}
+    app.amqp.flush_routes()  # the router caches the routes
+    app.amqp.router = app.amqp.Router()
+    assert app.conf.task_default_queue == queue and not app.conf.task_always_eager
+    try:
+        with start_worker(
+            app,
+            pool="solo",
+            concurrency=1,
+            perform_ping_check=False,
+            queues=[queue, pixels],
+            shutdown_timeout=30,
+        ):
+            yield {"queue": queue, "pixels": pixels}
+    finally:
+        for key, value in previous.items():
+            app.conf[key] = value
+        app.amqp.flush_routes()
+        app.amqp.router = app.amqp.Router()
 
 
 def wait_for(predicate, timeout=90.0):
@@ -110,3 +131,14 @@ def test_reconciler_redrives_a_file_whose_message_was_lost(real_worker, settings
         assert IngestFile.objects.get(pk=record.pk).state == IngestFile.State.RECEIVED
         reconcile_stuck_exams.delay()
         wait_for(lambda: IngestFile.objects.get(pk=record.pk).state == IngestFile.State.ACCEPTED)
+
+
+def test_pixel_work_and_light_work_are_routed_to_separate_queues():
+    from django.conf import settings
+
+    app.amqp.flush_routes()
+    router = app.amqp.Router()
+    heavy = router.route({}, "screening.tasks.ingest_file_process")["queue"].name
+    light = router.route({}, "readings.tasks.assign_exam")["queue"].name
+    assert heavy == settings.CELERY_PIXEL_QUEUE
+    assert light == settings.CELERY_TASK_DEFAULT_QUEUE != heavy

@@ -24,9 +24,28 @@ def safe_file_name(name: str) -> str:
 
 def header_read(fh: BinaryIO) -> Dataset:
     """The header only: pixel data is never loaded here."""
+    errors = (
+        InvalidDicomError,
+        EOFError,
+        ValueError,
+        TypeError,
+        OSError,
+        KeyError,
+        AttributeError,
+        IndexError,
+    )
     try:
         header = dcmread(fh, stop_before_pixels=True)
-    except (InvalidDicomError, EOFError, ValueError, TypeError, OSError, KeyError, AttributeError) as exc:
+    except InvalidDicomError:
+        # Some CD exports omit the preamble: accept a bare dataset that carries its SOP identity.
+        fh.seek(0)
+        try:
+            header = dcmread(fh, stop_before_pixels=True, force=True)
+        except errors as exc:
+            raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.") from exc
+        if "SOPClassUID" not in header or "Modality" not in header:
+            raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.") from None
+    except errors as exc:
         raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.") from exc
     if "SOPClassUID" not in header and "Modality" not in header:
         raise Refusal("not_dicom", "Ce fichier n'est pas un fichier DICOM lisible.")

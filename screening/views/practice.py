@@ -13,6 +13,7 @@ from screening.selectors import (
     exam_for_practice_user,
     exam_history_for_practice,
     exams_for_practice_user,
+    inbox_study_for_user,
     ingest_files_for_exam,
     practices_for_user,
 )
@@ -25,8 +26,10 @@ from screening.services.exams import (
     missing_views,
     participant_get_or_create,
 )
+from screening.services.inbox import inbox_study_attach
 
 from .common import client_ip, practice_required
+from .inbox import study_initial
 
 
 @practice_required
@@ -50,7 +53,12 @@ def exam_new(request: HttpRequest) -> HttpResponse:
     radiologists = User.objects.filter(
         practice_memberships__practice=practice, practice_memberships__role=PracticeRole.L1_RADIOLOGIST
     ).order_by("last_name")
-    form = ExamCreateForm(request.POST or None, radiologists=radiologists)
+    study = None
+    study_id = request.POST.get("etude") or request.GET.get("etude")
+    if study_id and str(study_id).isdigit():
+        study = inbox_study_for_user(user=request.user, study_id=int(study_id))
+    initial = study_initial(study) if study is not None else None
+    form = ExamCreateForm(request.POST or None, radiologists=radiologists, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -72,6 +80,8 @@ def exam_new(request: HttpRequest) -> HttpResponse:
                     l1=form.l1_data(),
                     lesions=form.lesions(),
                 )
+                if study is not None:  # created from an inbox study: attach it at once
+                    inbox_study_attach(study_id=study.pk, exam_id=exam.pk, actor=request.user)
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:

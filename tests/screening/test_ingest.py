@@ -120,7 +120,11 @@ def test_non_dicom_and_truncated_files_are_refused(setup, tmp_path):
     compressed = exam_files(exam, tmp_path / "j2k", views=("RCC",), compress=True)[0]
     truncated_j2k = tmp_path / "truncated-j2k.dcm"
     truncated_j2k.write_bytes(compressed.read_bytes()[: os.path.getsize(compressed) // 2])
-    cases = ((text, "not_dicom"), (truncated, "pixel_length_mismatch"), (truncated_j2k, "pixel_data_unreadable"))
+    cases = (
+        (text, "not_dicom"),
+        (truncated, "pixel_length_mismatch"),
+        (truncated_j2k, "pixel_data_unreadable"),
+    )
     for path, code in cases:
         record = upload(exam, path, setup["staff"])
         record.refresh_from_db()
