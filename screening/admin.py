@@ -1,19 +1,23 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from screening.models import (
     AuditEvent,
     DicomInstance,
+    DicomNode,
     Exam,
     ExamStatusEvent,
     IngestFile,
     Participant,
     Practice,
+    PracticeApiToken,
     PracticeMembership,
     ReadingCentre,
     ReadingSite,
     User,
 )
+from screening.services.tokens import api_token_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -83,3 +87,77 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PracticeApiToken)
+class PracticeApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by `manage.py issue_api_token` (shown once); here they are only seen and revoked."""
+
+    list_display = (
+        "practice",
+        "name",
+        "key_prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    list_filter = ("practice",)
+    readonly_fields = (
+        "practice", "name", "key_prefix", "key_hash", "created_by", "created_at", "expires_at",
+        "revoked_at", "last_used_at",
+    )  # fmt: skip
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked tokens stay, for the record
+
+    @admin.action(description="Révoquer les jetons sélectionnés")
+    def revoke(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=request.user)
+            self.log_change(request, token, "Jeton révoqué")
+            count += 1
+        self.message_user(request, f"{count} jeton(s) révoqué(s).", messages.SUCCESS)
+
+
+class DicomNodeForm(forms.ModelForm):
+    class Meta:
+        model = DicomNode
+        fields = ("practice", "ae_title", "host", "description", "active")
+
+    def clean_ae_title(self):
+        title = self.cleaned_data["ae_title"].strip()
+        if not title or not title.isascii() or not title.isprintable() or "\\" in title:
+            raise forms.ValidationError("AE title : 1 à 16 caractères ASCII imprimables, sans « \\ ».")
+        return title
+
+    def clean(self):
+        data = super().clean()
+        title, host = data.get("ae_title"), data.get("host")
+        if title and not host and data.get("active"):
+            others = DicomNode.objects.filter(ae_title=title, host__isnull=True, active=True)
+            if self.instance.pk:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                raise forms.ValidationError(
+                    "Cet AE title est déjà enregistré sans adresse : précisez l'adresse IP de chaque nœud."
+                )
+        return data
+
+
+@admin.register(DicomNode)
+class DicomNodeAdmin(admin.ModelAdmin):
+    """Modalities and PACS allowed to send by C-STORE (`manage.py run_dicom_scp`), by calling AE title.
+
+    Without an address the AE title is accepted from any address; with one, only from that address.
+    """
+
+    form = DicomNodeForm
+    list_display = ("ae_title", "host", "practice", "description", "active")
+    list_filter = ("active", "practice")
+    search_fields = ("ae_title", "description", "practice__code", "practice__name")

@@ -5,6 +5,7 @@ With DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://… the same code
 with real Celery workers. Production is secure by default: DEBUG is off unless asked for.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "screening.apps.ScreeningConfig",
     "readings.apps.ReadingsConfig",
 ]
@@ -121,18 +123,53 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Heavy pixel work has its own queue, so a burst of uploads never starves assignment and notifications.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_PIXEL_QUEUE = env.str("CELERY_PIXEL_QUEUE", default="pixels")
+CELERY_TASK_ROUTES = {"screening.tasks.ingest_file_process": {"queue": CELERY_PIXEL_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "reconcile-stuck-exams": {"task": "screening.tasks.reconcile_stuck_exams", "schedule": 300.0},
     "assign-queued-exams": {"task": "readings.tasks.assign_queued_exams", "schedule": 120.0},
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "screening.api_auth.PracticeTokenAuthentication",  # practices' software (REST v1, DICOMweb)
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "screening.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# OpenAPI schema of the REST API v1 (/api/schema/, docs page /api/docs/).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Plateforme L2 — API des cabinets",
+    "DESCRIPTION": (
+        "API REST des cabinets de radiologie : créer un examen avec sa fiche L1, envoyer les images, "
+        "transmettre, suivre l'état. Authentification par jeton de cabinet (`Authorization: Bearer <jeton>`, "
+        "créé par `manage.py issue_api_token`). Les images peuvent aussi être envoyées en DICOMweb "
+        "(STOW-RS `/dicomweb/studies`), avec le même jeton."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["screening.api_v1.schema.only_public_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExamStateEnum": "screening.models.exams.ExamState",
+        "IngestFileStateEnum": "screening.models.dicom.IngestFile.State",
+        "AcrEnum": "screening.models.l1.ACR_CHOICES",
+    },
+}
+# Swagger UI assets served locally (no CDN) when drf-spectacular-sidecar is installed.
+if find_spec("drf_spectacular_sidecar") is not None:
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
+    SPECTACULAR_SETTINGS.update(
+        SWAGGER_UI_DIST="SIDECAR", SWAGGER_UI_FAVICON_HREF="SIDECAR", REDOC_DIST="SIDECAR"
+    )
 
 # Programme settings (domain spec `cfg.*`), defaults from the official texts.
 L2_RESULT_DEADLINE_DAYS = 15

@@ -2,9 +2,11 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from screening import api
-from screening.views import common, images, practice
+from screening.api_v1.docs import api_docs
+from screening.views import common, images, inbox, practice
 
 practice_patterns = (
     [
@@ -12,6 +14,8 @@ practice_patterns = (
         path("nouveau/", practice.exam_new, name="exam_new"),
         path("<int:exam_id>/", practice.exam_detail, name="exam_detail"),
         path("<int:exam_id>/transmettre/", practice.exam_submit_view, name="exam_submit"),
+        path("boite-de-reception/", inbox.inbox, name="inbox"),
+        path("boite-de-reception/<int:study_id>/rattacher/", inbox.inbox_attach, name="inbox_attach"),
     ],
     "practice",
 )
@@ -20,6 +24,10 @@ urlpatterns = [
     path("healthz/", common.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/examens/<int:exam_id>/fichiers/", api.exam_files, name="api_exam_files"),
+    path("api/v1/", include("screening.api_v1.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", api_docs, name="api_docs"),
+    path("dicomweb/", include("screening.dicomweb.urls")),
     path("images/<int:instance_id>/<str:kind>.png", images.rendition, name="rendition"),
 ]
 urlpatterns += i18n_patterns(

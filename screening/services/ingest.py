@@ -85,7 +85,9 @@ def ingest_file_receive(
         return _finish(record, S.REFUSED, refusal.code, refusal.reason)
     with transaction.atomic():
         record.save()
-        existing = DicomInstance.objects.filter(sop_uid=record.sop_uid).first()
+        existing = (
+            DicomInstance.objects.select_related("series__study").filter(sop_uid=record.sop_uid).first()
+        )
         if existing is not None:
             return _duplicate_or_conflict(record, existing)
         from screening import tasks
@@ -95,7 +97,8 @@ def ingest_file_receive(
 
 
 def _duplicate_or_conflict(record: IngestFile, existing: DicomInstance) -> IngestFile:
-    if existing.sha256 == record.sha256:
+    same_practice = existing.series.study.practice_id == record.practice_id
+    if existing.sha256 == record.sha256 and same_practice:
         record.exam_id = record.exam_id or existing.exam_id
         return _finish(record, S.DUPLICATE, "duplicate", "Fichier déjà reçu : sans effet.", existing)
     quarantined = default_storage.save(
@@ -103,6 +106,8 @@ def _duplicate_or_conflict(record: IngestFile, existing: DicomInstance) -> Inges
     )
     record.staged_path = quarantined
     record.state, record.reason_code = S.QUARANTINED, "uid_conflict"
+    if not same_practice:  # never link one practice's upload to another practice's exam
+        record.reason_code = "uid_other_practice"
     record.reason = "Une autre image porte déjà ce SOP Instance UID avec un contenu différent : la première est conservée, celle-ci est mise en quarantaine."
     record.processed_at = timezone.now()
     record.save()
@@ -136,7 +141,11 @@ def ingest_file_process(*, ingest_file_id: int) -> IngestFile:
                     with default_storage.open(record.staged_path, "rb") as fh:
                         header = header_read(fh)
                     exam = _exam_for(record, header)
-                    existing = DicomInstance.objects.filter(sop_uid=record.sop_uid).first()
+                    existing = (
+                        DicomInstance.objects.select_related("series__study")
+                        .filter(sop_uid=record.sop_uid)
+                        .first()
+                    )
                     if existing is not None:
                         return _duplicate_or_conflict(record, existing)
                     instance = instance_store(record=record, exam=exam, written=written)

@@ -121,4 +121,4 @@ def test_reset_replaces_the_data_and_the_stored_images(media):
     assert not first_exams & set(Exam.objects.values_list("pk", flat=True))
     assert User.objects.filter(username="admin").count() == 1
     stored = sorted(p.name for p in (media / "originals").rglob("*.dcm"))
-    assert stored == sorted(f"{uid}.dcm" for uid in DicomInstance.objects.values_list("sop_uid", flat=True))
+    assert stored == sorted(f"{sha}.dcm" for sha in DicomInstance.objects.values_list("sha256", flat=True))
