@@ -130,3 +130,18 @@ def inbox_study_for_user(*, user: User, study_id: int):
     if study is None:
         raise Http404("Étude introuvable.")
     return study
+
+
+def ingest_files_for_user(*, user: User, state: str = "", source: str = "") -> QuerySet[IngestFile]:
+    """Every received file the user may follow: their practices' files, or all of them for the centre."""
+    roles = user_roles(user)
+    files = IngestFile.objects.select_related("practice", "exam__participant", "instance").order_by(
+        "-received_at", "-pk"
+    )
+    if not roles.is_coordinator:
+        files = files.filter(practice_id__in=roles.practice_ids)
+    if state:
+        files = files.filter(state=state)
+    if source:
+        files = files.filter(source=source)
+    return files

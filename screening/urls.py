@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from screening import api
 from screening.api_v1.docs import api_docs
-from screening.views import common, images, inbox, practice
+from screening.views import common, images, inbox, practice, receptions
 
 practice_patterns = (
     [
@@ -35,6 +35,7 @@ urlpatterns += i18n_patterns(
     path("connexion/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("examens/", include(practice_patterns)),
+    path("fichiers-recus/", receptions.reception_list, name="receptions"),
     path("lecture/", include("readings.urls")),
     path("coordination/", include("readings.urls_coordination")),
     path("admin/", admin.site.urls),
