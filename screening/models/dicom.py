@@ -70,6 +70,8 @@ class DicomInstance(models.Model):
     instance_number = models.IntegerField(null=True, blank=True)
     file = models.CharField(max_length=300)  # path in default storage
     sha256 = models.CharField(max_length=64, db_index=True)
+    # SHA-256 of the dataset without its file header: the same image sent by two routes has the same one.
+    content_sha256 = models.CharField(max_length=64, blank=True)
     size_bytes = models.BigIntegerField()
     stored_at = models.DateTimeField(auto_now_add=True)
 
@@ -136,6 +138,7 @@ class IngestFile(models.Model):
     original_name = models.CharField(_("nom du fichier"), max_length=255)
     staged_path = models.CharField(max_length=300, blank=True)
     sha256 = models.CharField(max_length=64)
+    content_sha256 = models.CharField(max_length=64, blank=True)
     size_bytes = models.BigIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
     reason_code = models.CharField(max_length=40, blank=True)

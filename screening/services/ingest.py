@@ -20,7 +20,14 @@ from screening.dicom.classify import Refusal
 from screening.models import DicomInstance, DicomStudy, Exam, ExamState, IngestFile, Practice, User
 
 from .errors import ServiceError
-from .ingest_checks import exam_match, header_check, header_read, identity_check, safe_file_name
+from .ingest_checks import (
+    content_sha256,
+    exam_match,
+    header_check,
+    header_read,
+    identity_check,
+    safe_file_name,
+)
 from .ingest_store import instance_store
 
 log = logging.getLogger(__name__)
@@ -76,6 +83,7 @@ def ingest_file_receive(
     try:
         with default_storage.open(staged, "rb") as fh:
             header = header_read(fh)
+            record.content_sha256 = content_sha256(fh)
         uids, _classification, _orientation = header_check(header)
         record.study_uid, record.sop_uid = uids["study"], uids["sop"]
         if exam is not None:
@@ -98,7 +106,10 @@ def ingest_file_receive(
 
 def _duplicate_or_conflict(record: IngestFile, existing: DicomInstance) -> IngestFile:
     same_practice = existing.series.study.practice_id == record.practice_id
-    if existing.sha256 == record.sha256 and same_practice:
+    same_content = existing.sha256 == record.sha256 or (
+        bool(existing.content_sha256) and existing.content_sha256 == record.content_sha256
+    )
+    if same_content and same_practice:
         record.exam_id = record.exam_id or existing.exam_id
         return _finish(record, S.DUPLICATE, "duplicate", "Fichier déjà reçu : sans effet.", existing)
     quarantined = default_storage.save(

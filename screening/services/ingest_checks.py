@@ -133,3 +133,24 @@ def pixel_length_check(ds: Dataset) -> None:
             "pixel_length_mismatch",
             f"Données d'image de {actual} octets pour {expected} annoncés : fichier tronqué ou corrompu.",
         )
+
+
+def content_sha256(fh: BinaryIO) -> str:
+    """SHA-256 of the dataset after the file meta group (Part 10 header), streamed.
+
+    Two routes (browser upload, C-STORE, STOW) wrap the same dataset in different file headers; the
+    dataset itself is what identifies a duplicate.
+    """
+    import hashlib
+    import struct
+
+    fh.seek(0)
+    start = fh.read(144)
+    offset = 0
+    if len(start) >= 144 and start[128:132] == b"DICM" and start[132:136] == b"\x02\x00\x00\x00":
+        offset = 144 + struct.unpack("<I", start[140:144])[0]
+    fh.seek(offset)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+        digest.update(chunk)
+    return digest.hexdigest()

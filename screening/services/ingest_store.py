@@ -137,6 +137,7 @@ def instance_store(*, record: IngestFile, exam: Exam | None, written: list[str])
         instance_number=int(ds.InstanceNumber) if ds.get("InstanceNumber") is not None else None,
         file=name,
         sha256=record.sha256,
+        content_sha256=record.content_sha256,
         size_bytes=record.size_bytes,
     )
     _renditions(instance, ds, pixels, written)

@@ -158,3 +158,20 @@ def test_path_traversal_and_control_characters_in_names_are_neutralised(practice
     record = send(practice, path, name="../../etc/passwd\x00\x1b.dcm", source=IngestFile.Source.BROWSER)
     assert "/" not in record.original_name and "\x00" not in record.original_name
     assert record.original_name.startswith("passwd")
+
+
+def test_the_same_dataset_under_another_file_header_is_a_duplicate_not_a_conflict(practice_people, tmp_path):
+    practice, staff, l1 = practice_people
+    exam = draft_exam(practice=practice, staff=staff, l1=l1)
+    first = exam_files(exam, tmp_path / "a", views=("RCC",))[0]
+    assert send(practice, first, source=IngestFile.Source.BROWSER).state == IngestFile.State.ACCEPTED
+    from pydicom import dcmread
+
+    ds = dcmread(first)
+    ds.file_meta.ImplementationVersionName = "OTHER_PACS_1"  # another sender's Part 10 header
+    ds.file_meta.SourceApplicationEntityTitle = "PACS"
+    resent = tmp_path / "resent.dcm"
+    ds.save_as(resent, enforce_file_format=True)
+    assert resent.read_bytes() != first.read_bytes()
+    record = send(practice, resent)
+    assert (record.state, record.reason_code) == (IngestFile.State.DUPLICATE, "duplicate")
