@@ -54,6 +54,14 @@ class Refusal(Exception):
         self.reason = reason
 
 
+class KeptOutOfReading(Refusal):
+    """A valid object that is kept (stored as received) but never read: raw images, reports, states."""
+
+
+NON_IMAGE_PREFIXES = (MG_PREFIX + "88.", MG_PREFIX + "11.", MG_PREFIX + "104.", MG_PREFIX + "66")
+SYNTHESISED_MARKERS = {"GENERATED_2D", "SYNTHETIC", "C-VIEW", "V-PREVIEW", "SYNTHESIZED"}
+
+
 @dataclass
 class Classification:
     laterality: str
@@ -69,6 +77,11 @@ def check_acceptable(ds: Dataset) -> None:
     """C1/C2 and R-ORG-4: only MG For Presentation images are read; everything else is refused with why."""
     sop_class = str(ds.get("SOPClassUID", ""))
     modality = str(ds.get("Modality", "")).upper()
+    if sop_class.startswith(NON_IMAGE_PREFIXES):
+        raise KeptOutOfReading(
+            "not_an_image",
+            "Objet DICOM sans image (compte rendu, marquage CAD, état de présentation) : conservé, hors lecture.",
+        )
     if sop_class == SECONDARY_CAPTURE or str(ds.get("ConversionType", "")).upper() in {"DF", "DI", "SD"}:
         raise Refusal(
             "digitised_film",
@@ -80,13 +93,12 @@ def check_acceptable(ds: Dataset) -> None:
         )
     intent = str(ds.get("PresentationIntentType", "")).upper()
     if sop_class in (MG_FOR_PROCESSING, BREAST_PROJECTION_FOR_PROCESSING) or intent == "FOR PROCESSING":
-        raise Refusal(
+        raise KeptOutOfReading(
             "for_processing",
-            "Image « For Processing » (brute) : envoyez les images « For Presentation » traitées par la console.",
+            "Image « For Processing » (brute) : conservée hors lecture ; la lecture se fait sur les images "
+            "« For Presentation ».",
         )
-    if sop_class == BREAST_TOMOSYNTHESIS:
-        raise Refusal("tomosynthesis", "Tomosynthèse : pas encore lue en seconde lecture dans cette version.")
-    if sop_class not in (MG_FOR_PRESENTATION, BREAST_PROJECTION_FOR_PRESENTATION):
+    if sop_class not in (MG_FOR_PRESENTATION, BREAST_PROJECTION_FOR_PRESENTATION, BREAST_TOMOSYNTHESIS):
         raise Refusal(
             "not_an_image", f"Objet DICOM non image ou non mammographique ({sop_class or 'classe absente'})."
         )
@@ -176,7 +188,15 @@ def classify(ds: Dataset) -> tuple[Classification, str]:
             "view_missing", "Incidence absente (ni ViewCodeSequence ni ViewPosition) : image non classable."
         )
     flip_h, flip_v, orientation = _orientation(ds, laterality, view, flags)
-    slot = f"{laterality}{view}" if view in STANDARD_VIEWS and not modifiers else ""
+    tomosynthesis = (
+        str(ds.get("SOPClassUID", "")) == BREAST_TOMOSYNTHESIS or int(ds.get("NumberOfFrames", 1) or 1) > 1
+    )
+    if tomosynthesis:
+        flags.append("tomosynthesis")  # stored and shown as an extra; the 2D views are read
+    image_type = {str(v).upper() for v in (ds.get("ImageType") or [])}
+    if image_type & SYNTHESISED_MARKERS:
+        flags.append("synthesised_2d")
+    slot = f"{laterality}{view}" if view in STANDARD_VIEWS and not modifiers and not tomosynthesis else ""
     if str(ds.get("LossyImageCompression", "00")) == "01":
         flags.append("lossy")
     return Classification(laterality, view, modifiers, slot, flip_h, flip_v, flags), orientation

@@ -55,7 +55,13 @@ FAILURE_REASONS = {
     "tomosynthesis": CLASS_NOT_SUPPORTED,
     "multiframe": CLASS_NOT_SUPPORTED,
 }
-STORED = (IngestFile.State.ACCEPTED, IngestFile.State.DUPLICATE, IngestFile.State.RECEIVED)
+# IGNORED objects (raw images, reports) are stored as received but kept out of reading: referenced, with the notice.
+STORED = (
+    IngestFile.State.ACCEPTED,
+    IngestFile.State.DUPLICATE,
+    IngestFile.State.RECEIVED,
+    IngestFile.State.IGNORED,
+)
 PENDING_REASON = "Reçu : contrôle de l'image en cours ; son état final se lit sur l'instance (QIDO-RS)."
 
 

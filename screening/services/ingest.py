@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from screening.dicom.classify import Refusal
+from screening.dicom.classify import KeptOutOfReading, Refusal
 from screening.models import DicomInstance, DicomStudy, Exam, ExamState, IngestFile, Practice, User
 
 from .errors import ServiceError
@@ -88,6 +88,9 @@ def ingest_file_receive(
         record.study_uid, record.sop_uid = uids["study"], uids["sop"]
         if exam is not None:
             identity_check(header, exam.participant, exam)
+    except KeptOutOfReading as kept:
+        record.save()
+        return _keep(record, kept)
     except Refusal as refusal:
         record.save()
         return _finish(record, S.REFUSED, refusal.code, refusal.reason)
@@ -120,6 +123,18 @@ def _duplicate_or_conflict(record: IngestFile, existing: DicomInstance) -> Inges
     if not same_practice:  # never link one practice's upload to another practice's exam
         record.reason_code = "uid_other_practice"
     record.reason = "Une autre image porte déjà ce SOP Instance UID avec un contenu différent : la première est conservée, celle-ci est mise en quarantaine."
+    record.processed_at = timezone.now()
+    record.save()
+    return record
+
+
+def _keep(record: IngestFile, kept: KeptOutOfReading) -> IngestFile:
+    """Store a valid object that is never read (raw image, report) as received, with a notice."""
+    with default_storage.open(record.staged_path, "rb") as fh:
+        name = default_storage.save(f"kept/{record.sha256[:2]}/{record.sha256}.dcm", File(fh))
+    default_storage.delete(record.staged_path)
+    record.staged_path = name
+    record.state, record.reason_code, record.reason = S.IGNORED, kept.code, kept.reason
     record.processed_at = timezone.now()
     record.save()
     return record

@@ -12,7 +12,9 @@ from pydicom.errors import InvalidDicomError
 from screening.dicom.classify import Classification, Refusal, check_acceptable, classify
 from screening.models import Exam, ExamState, Participant, Practice
 
-MAX_PIXELS = 120_000_000  # a 4096×3328 mammogram has 13.6 Mpx: more than 120 Mpx is a decompression bomb
+# A 4096×3328 mammogram has 13.6 Mpx and a tomosynthesis volume ~100 frames: far beyond is a decompression bomb.
+MAX_FRAME_PIXELS = 60_000_000
+MAX_FRAMES = 500
 
 
 def safe_file_name(name: str) -> str:
@@ -70,7 +72,7 @@ def header_check(header: Dataset) -> tuple[dict[str, str], Classification, str]:
     frames = int(header.get("NumberOfFrames", 1) or 1)
     if rows <= 0 or columns <= 0:
         raise Refusal("dimensions_missing", "Dimensions de l'image absentes.")
-    if rows * columns * frames > MAX_PIXELS:
+    if rows * columns > MAX_FRAME_PIXELS or frames > MAX_FRAMES:
         raise Refusal(
             "absurd_dimensions",
             f"Dimensions déclarées invraisemblables ({columns}×{rows}×{frames}) : fichier refusé.",

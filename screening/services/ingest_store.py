@@ -89,6 +89,9 @@ def instance_store(*, record: IngestFile, exam: Exam | None, written: list[str])
         try:
             ds = dcmread(fh)
             pixel_length_check(ds)
+            frames = int(ds.get("NumberOfFrames", 1) or 1)
+            if frames > 1:  # tomosynthesis: the renditions show the middle slice; never decode the volume
+                ds.pixel_array_options(index=frames // 2)
             pixels = ds.pixel_array
         except Refusal:
             raise
@@ -98,7 +101,7 @@ def instance_store(*, record: IngestFile, exam: Exam | None, written: list[str])
                 "Données d'image illisibles (fichier tronqué ou compression non gérée).",
             ) from exc
     if pixels.ndim != 2:
-        raise Refusal("multiframe", "Image multi-trames : non lue en seconde lecture dans cette version.")
+        raise Refusal("not_greyscale", "Image non monochrome : une mammographie est en niveaux de gris.")
     uids, classification, orientation = header_check(ds)
     with default_storage.open(record.staged_path, "rb") as fh:
         name = default_storage.save(f"originals/{record.sha256[:2]}/{record.sha256}.dcm", File(fh))

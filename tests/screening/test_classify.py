@@ -5,7 +5,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from screening.dicom.classify import Refusal, check_acceptable, classify
+from screening.dicom.classify import KeptOutOfReading, Refusal, check_acceptable, classify
 from screening.dicom.synth import make_mammogram
 
 TAGS = {
@@ -108,7 +108,6 @@ def test_lossy_source_is_flagged():
         ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7"}, "digitised_film"),
         ({"Modality": "CR"}, "wrong_modality"),
         ({"PresentationIntentType": "FOR PROCESSING"}, "for_processing"),
-        ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.13.1.3"}, "tomosynthesis"),
         ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.88.50"}, "not_an_image"),
     ],
 )
@@ -119,3 +118,30 @@ def test_objects_that_may_not_be_read_are_refused_with_a_code(change, code):
     with pytest.raises(Refusal) as refusal:
         check_acceptable(ds)
     assert refusal.value.code == code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"PresentationIntentType": "FOR PROCESSING"},
+        {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.88.50", "Modality": "SR"},
+    ],
+)
+def test_raw_images_and_non_image_objects_are_kept_out_of_reading_not_refused(change):
+    ds = mammo(laterality="R", view="CC")
+    for keyword, value in change.items():
+        setattr(ds, keyword, value)
+    with pytest.raises(KeptOutOfReading):
+        check_acceptable(ds)
+
+
+def test_tomosynthesis_and_synthesised_2d_are_accepted_and_flagged():
+    tomo = mammo(laterality="L", view="MLO")
+    tomo.SOPClassUID, tomo.NumberOfFrames = "1.2.840.10008.5.1.4.1.1.13.1.3", 40
+    check_acceptable(tomo)
+    result, _ = classify(tomo)
+    assert "tomosynthesis" in result.flags and result.slot == ""
+    synthetic = mammo(laterality="L", view="CC")
+    synthetic.ImageType = ["DERIVED", "PRIMARY", "GENERATED_2D"]
+    result, _ = classify(synthetic)
+    assert "synthesised_2d" in result.flags and result.slot == "LCC"

@@ -88,7 +88,6 @@ def test_same_file_twice_is_harmless(setup, tmp_path):
     ("kwargs", "drop", "code"),
     [
         ({"modality": "CT"}, (), "wrong_modality"),
-        ({"presentation_intent": "FOR PROCESSING"}, (), "for_processing"),
         ({"set_view_code": False}, ("ViewPosition", "SeriesDescription"), "view_missing"),
         ({"set_image_laterality": False}, ("ImageLaterality", "SeriesDescription"), "laterality_missing"),
     ],
@@ -169,3 +168,41 @@ def test_earlier_exam_of_the_same_woman_is_linked_as_prior(setup):
     )
     assert list(second.priors.all()) == [first]
     assert second.screening_round == "SUBSEQUENT"
+
+
+def test_for_processing_image_is_kept_out_of_reading_with_a_notice(setup, tmp_path):
+    exam = draft_exam(practice=setup["practice"], staff=setup["staff"], l1=setup["l1"])
+    path = write_mammogram(
+        tmp_path / "raw.dcm", **_tags(exam), laterality="R", view="CC", presentation_intent="FOR PROCESSING"
+    )
+    record = upload(exam, path, setup["staff"])
+    record.refresh_from_db()
+    assert (record.state, record.reason_code) == (IngestFile.State.IGNORED, "for_processing")
+    assert "hors lecture" in record.reason
+    assert record.staged_path.startswith("kept/") and default_storage.exists(record.staged_path)
+    assert DicomInstance.objects.count() == 0
+
+
+def test_tomosynthesis_volume_is_stored_flagged_and_rendered_from_its_middle_slice(setup, tmp_path):
+    import numpy as np
+
+    exam = draft_exam(practice=setup["practice"], staff=setup["staff"], l1=setup["l1"])
+    ds = make_mammogram(
+        **_tags(exam), laterality="L", view="CC", compress=False, pixels=np.zeros((256, 192), "uint16")
+    )
+    frames = np.stack([np.full((256, 192), 200 * i, dtype=np.uint16) for i in range(5)])
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.13.1.3"
+    ds.NumberOfFrames, ds.PixelData = 5, frames.tobytes()
+    ds.WindowCenter, ds.WindowWidth = 400, 800
+    path = tmp_path / "tomo.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    record = upload(exam, path, setup["staff"])
+    record.refresh_from_db()
+    assert record.state == IngestFile.State.ACCEPTED, record.reason
+    instance = DicomInstance.objects.get()
+    assert "tomosynthesis" in instance.flags and instance.slot == ""
+    thumb = instance.renditions.get(kind="THUMB")
+    from PIL import Image
+
+    with default_storage.open(thumb.file, "rb") as fh:
+        assert abs(np.asarray(Image.open(fh)).mean() - 127.5) < 2  # frame 2 of 0..4 = 400 = window centre
