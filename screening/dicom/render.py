@@ -66,3 +66,26 @@ def reduce_to(image: Image.Image, max_height: int) -> Image.Image:
         width = round(reduced.width * max_height / reduced.height)
         reduced = reduced.resize((width, max_height), Image.Resampling.BOX)
     return reduced
+
+
+def breast_box(display: np.ndarray) -> list[float] | None:
+    """Bounding box of the breast in a display image (tissue bright), as fractions [x0, y0, x1, y1].
+
+    Rows and columns where more than 2 % of the pixels are above a low threshold; labels and burnt-in
+    text are too thin to pass. None when nothing stands out (a blank image).
+    """
+    if display.size == 0:
+        return None
+    threshold = max(16, int(np.percentile(display, 99) * 0.08))
+    mask = display > threshold
+    rows = np.flatnonzero(mask.mean(axis=1) > 0.02)
+    cols = np.flatnonzero(mask.mean(axis=0) > 0.02)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    height, width = display.shape
+    return [
+        round(cols[0] / width, 4),
+        round(rows[0] / height, 4),
+        round((cols[-1] + 1) / width, 4),
+        round((rows[-1] + 1) / height, 4),
+    ]

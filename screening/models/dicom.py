@@ -65,6 +65,8 @@ class DicomInstance(models.Model):
     flip_horizontal = models.BooleanField(default=False)
     flip_vertical = models.BooleanField(default=False)
     flags = models.JSONField(default=list, blank=True)  # e.g. "rotation", "orientation_unknown", "lossy"
+    # Breast bounding box as fractions of the stored image [x0, y0, x1, y1], for fit-to-breast (H6/H7).
+    breast_box = models.JSONField(null=True, blank=True)
     lossy = models.BooleanField(default=False)
     acquisition_datetime = models.CharField(max_length=26, blank=True)
     instance_number = models.IntegerField(null=True, blank=True)

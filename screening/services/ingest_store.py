@@ -2,13 +2,14 @@
 
 import io
 
+import numpy as np
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from PIL import Image
 from pydicom import dcmread
 
 from screening.dicom.classify import Refusal
-from screening.dicom.render import reduce_to, to_display
+from screening.dicom.render import breast_box, reduce_to, to_display
 from screening.models import DicomInstance, DicomSeries, DicomStudy, Exam, IngestFile, Rendition
 
 from .ingest_checks import header_check, pixel_length_check
@@ -69,6 +70,8 @@ def default_for_slot(*, exam: Exam | None, study: DicomStudy | None, slot: str) 
 def _renditions(instance: DicomInstance, ds, pixels, written: list[str]) -> None:
     display, center, width = to_display(ds, pixels)
     image = Image.fromarray(display)  # uint8 2-D → mode "L"
+    instance.breast_box = breast_box(np.asarray(reduce_to(image, 512)))
+    instance.save(update_fields=["breast_box"])
     for kind, height in RENDITION_HEIGHTS.items():
         reduced = reduce_to(image, height)
         buffer = io.BytesIO()

@@ -78,3 +78,16 @@ def test_minification_averages_areas_and_keeps_the_aspect():
     assert reduced.height <= 1000
     assert abs(reduced.width / reduced.height - 3000 / 4000) < 0.01
     assert 120 <= np.asarray(reduced).mean() <= 135  # a checkerboard averages to mid-grey, no aliasing
+
+
+def test_breast_box_hugs_the_breast_against_the_chest_wall():
+    from screening.dicom.render import breast_box
+    from screening.dicom.synth import mammogram_pixels
+
+    pixels = mammogram_pixels(laterality="R", view="CC", rows=512, columns=400, seed=3)
+    ds = make_mammogram(**TAGS, pixels=pixels, compress=False, laterality="R", view="CC")
+    display, _, _ = to_display(ds, ds.pixel_array)
+    x0, y0, x1, y1 = breast_box(display)
+    assert x1 == pytest.approx(1.0, abs=0.01)  # right breast stored with its chest wall on the right edge
+    assert 0.05 < x0 < 0.9 and y0 < 0.5 < y1
+    assert breast_box(np.zeros((100, 80), np.uint8)) is None
