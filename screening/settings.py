@@ -106,8 +106,24 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media-not-served/"  # originals and renditions are served only through audited views
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # DICOM originals, written once, content addressed and SHA-256 verified (ADR 0003): the filesystem by
+    # default, S3-compatible object storage (django-storages) when ORIGINALS_S3_BUCKET is set.
+    "originals": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if env.str("ORIGINALS_S3_BUCKET", default=""):
+    STORAGES["originals"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("ORIGINALS_S3_BUCKET"),
+            "endpoint_url": env.str("ORIGINALS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("ORIGINALS_S3_REGION", default="eu-west-3"),
+            "access_key": env.str("ORIGINALS_S3_ACCESS_KEY", default=None),
+            "secret_key": env.str("ORIGINALS_S3_SECRET_KEY", default=None),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 # Uploads above 1 MiB stream to a temporary file: a whole mammogram never sits in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

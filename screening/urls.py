@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from screening import api
+from screening import api, api_uploads
 from screening.api_v1.docs import api_docs
 from screening.views import common, images, inbox, practice, receptions
 
@@ -24,6 +24,10 @@ urlpatterns = [
     path("healthz/", common.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/examens/<int:exam_id>/fichiers/", api.exam_files, name="api_exam_files"),
+    path("api/examens/<int:exam_id>/envois/", api_uploads.upload_create, name="api_exam_uploads"),
+    path(
+        "api/examens/<int:exam_id>/envois/<str:upload_id>/", api_uploads.upload_detail, name="api_exam_upload"
+    ),
     path("api/v1/", include("screening.api_v1.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),

@@ -83,12 +83,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _isolated_media(settings, tmp_path):
     """Each test stores originals and renditions in its own folder."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    from django.core.files.storage import default_storage
+    from django.core.files.storage import default_storage, storages
     from django.utils.functional import empty
 
     default_storage._wrapped = empty  # re-read MEDIA_ROOT
+    storages._storages = {}
     yield
     default_storage._wrapped = empty
+    storages._storages = {}
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ Every retrieval is written to the audit log (IMAGE_VIEW; metadata: EXAM_VIEW) wi
 import uuid
 from collections.abc import Iterable, Iterator
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from pydicom import dcmread
 
@@ -60,7 +60,7 @@ def _stream(instances: list[DicomInstance], boundary: str, base: str) -> Iterato
             f"Content-Length: {instance.size_bytes}\r\n"
             f"Content-Location: {location}\r\n\r\n"
         ).encode("ascii")
-        with default_storage.open(instance.file, "rb") as fh:
+        with storages["originals"].open(instance.file, "rb") as fh:
             while chunk := fh.read(CHUNK_BYTES):
                 yield chunk
         yield b"\r\n"
@@ -85,7 +85,7 @@ def retrieve(
             "Pas de transcodage : les originaux sont rendus dans leur syntaxe de transfert "
             "(transfer-syntax=* accepté).",
         )
-    if any(not default_storage.exists(instance.file) for instance in instances):
+    if any(not storages["originals"].exists(instance.file) for instance in instances):
         return error(404, "original_missing", "Fichier original indisponible : signalez-le au centre.")
     _audit(request, instances, AuditEvent.Action.IMAGE_VIEW, "WADO-RS")
     boundary = uuid.uuid4().hex
@@ -107,9 +107,9 @@ def metadata(
     )
     base, results = base_url(request), []
     for instance in instances:
-        if not default_storage.exists(instance.file):
+        if not storages["originals"].exists(instance.file):
             return error(404, "original_missing", "Fichier original indisponible : signalez-le au centre.")
-        with default_storage.open(instance.file, "rb") as fh:
+        with storages["originals"].open(instance.file, "rb") as fh:
             ds = dcmread(fh, stop_before_pixels=True)
         results.append(metadata_json(ds, instance, base))
     _audit(request, instances, AuditEvent.Action.EXAM_VIEW, "métadonnées")

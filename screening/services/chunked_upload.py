@@ -28,7 +28,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from django.conf import settings
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 ROOT = "uploads"
 CHUNK_SIZE = 4 * 1024 * 1024  # what the browser sends per request (the last chunk is shorter)
 MAX_CHUNK_BYTES = CHUNK_SIZE  # what the server accepts per request
+FINALISE_STALE = dt.timedelta(minutes=10)  # a finalisation lock older than this was left by a crash
 _READ = 64 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _PART = re.compile(r"^part-(\d{12})$")
@@ -65,7 +66,9 @@ class OffsetMismatch(ServiceError):
 
 class UploadNotFound(ServiceError):
     def __init__(self) -> None:
-        super().__init__("upload_not_found", "Envoi introuvable ou expiré : recommencez l'envoi de ce fichier.")
+        super().__init__(
+            "upload_not_found", "Envoi introuvable ou expiré : recommencez l'envoi de ce fichier."
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class ChunkedUpload:
     created_at: str
     offset: int
     ingest_file_id: int | None = None
+    just_finalised: bool = False  # True only in the answer of the request that finalised it
 
     @property
     def complete(self) -> bool:
@@ -182,8 +186,11 @@ def chunked_uploads_purge(*, older_than: dt.timedelta) -> int:
     for upload_id in folders:
         if not _ID.match(upload_id):
             continue
-        _dirs, names = default_storage.listdir(_path(upload_id))
-        times = [default_storage.get_modified_time(_path(upload_id, n)) for n in names]
+        try:
+            _dirs, names = default_storage.listdir(_path(upload_id))
+            times = [default_storage.get_modified_time(_path(upload_id, n)) for n in names]
+        except FileNotFoundError:  # finalised or removed meanwhile: the next run sees it
+            continue
         if times and max(times) >= cutoff:
             continue
         _remove_folder(upload_id, names)
@@ -328,11 +335,12 @@ class _PartsReader(io.RawIOBase):
 def _finalise(upload: ChunkedUpload, *, exam: Exam, actor: User) -> ChunkedUpload:
     """Hand the assembled file to the intake pipeline; keep only the answer (the IngestFile id)."""
     lock = _path(upload.upload_id, "finalising")
-    claimed = default_storage.save(lock, ContentFile(b""))
-    if claimed != lock:  # another request is finalising this upload
-        _delete(claimed)
+    if not _claim(lock):
         raise ServiceError("upload_finalising", "Ce fichier est en cours de vérification : patientez.")
     try:
+        result = _result(upload.upload_id)
+        if result is not None:  # finalised by another request meanwhile
+            return replace(upload, offset=upload.size, ingest_file_id=result["ingest_file_id"])
         names = [name for _offset, name in _parts(upload.upload_id)]
         stream = io.BufferedReader(_PartsReader(names), buffer_size=1024 * 1024)
         try:
@@ -359,7 +367,24 @@ def _finalise(upload: ChunkedUpload, *, exam: Exam, actor: User) -> ChunkedUploa
             _delete(name)
     finally:
         _delete(lock)
-    return ChunkedUpload(**{**upload.__dict__, "offset": upload.size, "ingest_file_id": record.pk})
+    return replace(upload, offset=upload.size, ingest_file_id=record.pk, just_finalised=True)
+
+
+def _claim(lock: str) -> bool:
+    """Create `lock` unless it exists; a lock older than FINALISE_STALE (a crashed request) is taken over."""
+    for _attempt in range(2):
+        claimed = default_storage.save(lock, ContentFile(b""))
+        if claimed == lock:
+            return True
+        _delete(claimed)
+        try:
+            stale = default_storage.get_modified_time(lock) < timezone.now() - FINALISE_STALE
+        except FileNotFoundError:
+            continue
+        if not stale:
+            return False
+        _delete(lock)
+    return False
 
 
 def _delete(name: str) -> None:

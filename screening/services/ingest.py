@@ -152,7 +152,7 @@ def _finish(record: IngestFile, state: str, code: str = "", reason: str = "", in
 
 def ingest_file_process(*, ingest_file_id: int) -> IngestFile:
     """Match, decode and store one staged file. Idempotent: a processed file is left as it is."""
-    written: list[str] = []
+    written: list = []
     try:
         with transaction.atomic():
             record = (
@@ -212,10 +212,11 @@ def _exam_for(record: IngestFile, header) -> Exam | None:
     return exam
 
 
-def _remove(names: list[str]) -> None:
-    for name in names:
+def _remove(written: list) -> None:
+    """Undo what a failed store wrote: (storage, name) pairs."""
+    for storage, name in written:
         try:
-            default_storage.delete(name)
-        except OSError:  # best effort: the reconciler's sweep finds orphans
+            storage.delete(name)
+        except Exception:  # best effort (OSError, S3 errors): the reconciler's sweep finds orphans
             log.warning("could not remove %s", name)
-    names.clear()
+    written.clear()

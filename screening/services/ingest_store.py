@@ -1,10 +1,11 @@
 """Storing an accepted original with its rows and derived renditions (called by services.ingest)."""
 
+import hashlib
 import io
 
 import numpy as np
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from PIL import Image
 from pydicom import dcmread
 
@@ -67,7 +68,7 @@ def default_for_slot(*, exam: Exam | None, study: DicomStudy | None, slot: str) 
             other.save(update_fields=["is_default_for_slot"])
 
 
-def _renditions(instance: DicomInstance, ds, pixels, written: list[str]) -> None:
+def _renditions(instance: DicomInstance, ds, pixels, written: list) -> None:
     display, center, width = to_display(ds, pixels)
     image = Image.fromarray(display)  # uint8 2-D → mode "L"
     instance.breast_box = breast_box(np.asarray(reduce_to(image, 512)))
@@ -79,14 +80,26 @@ def _renditions(instance: DicomInstance, ds, pixels, written: list[str]) -> None
         name = default_storage.save(
             f"renditions/{instance.sop_uid}/{kind.lower()}.png", ContentFile(buffer.getvalue())
         )
-        written.append(name)
+        written.append((default_storage, name))
         Rendition.objects.create(
             instance=instance, kind=kind, file=name, width=reduced.width, height=reduced.height,
             window_center=center, window_width=width,
         )  # fmt: skip
 
 
-def instance_store(*, record: IngestFile, exam: Exam | None, written: list[str]) -> DicomInstance:
+def original_verify(*, name: str, sha256: str) -> None:
+    """Read the stored original back and check its SHA-256: what is stored is exactly what was sent."""
+    digest = hashlib.sha256()
+    with storages["originals"].open(name, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        raise Refusal(
+            "storage_corrupted", "L'original enregistré ne correspond pas au fichier reçu : renvoyez-le."
+        )
+
+
+def instance_store(*, record: IngestFile, exam: Exam | None, written: list) -> DicomInstance:
     """Decode, store the original byte for byte (content addressed), create the rows and renditions."""
     with default_storage.open(record.staged_path, "rb") as fh:
         try:
@@ -106,9 +119,11 @@ def instance_store(*, record: IngestFile, exam: Exam | None, written: list[str])
     if pixels.ndim != 2:
         raise Refusal("not_greyscale", "Image non monochrome : une mammographie est en niveaux de gris.")
     uids, classification, orientation = header_check(ds)
+    originals = storages["originals"]
     with default_storage.open(record.staged_path, "rb") as fh:
-        name = default_storage.save(f"originals/{record.sha256[:2]}/{record.sha256}.dcm", File(fh))
-    written.append(name)
+        name = originals.save(f"originals/{record.sha256[:2]}/{record.sha256}.dcm", File(fh))
+    written.append((originals, name))
+    original_verify(name=name, sha256=record.sha256)
     study = _study_for(ds, record, exam)
     series, _ = DicomSeries.objects.get_or_create(
         series_uid=uids["series"],
