@@ -19,7 +19,9 @@ MAX_FRAMES = 500
 
 def safe_file_name(name: str) -> str:
     """The last path component only (no traversal), printable, at most 255 characters."""
-    name = (name or "").replace("\\", "/").split("/")[-1]
+    # Names read from a disk may carry undecodable bytes (surrogate escapes): show them as U+FFFD.
+    name = (name or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = name.replace("\\", "/").split("/")[-1]
     name = "".join(ch if unicodedata.category(ch)[0] != "C" else "_" for ch in name).strip(" .")
     return (name or "fichier-sans-nom")[:255]
 

@@ -175,3 +175,39 @@ def test_the_same_dataset_under_another_file_header_is_a_duplicate_not_a_conflic
     assert resent.read_bytes() != first.read_bytes()
     record = send(practice, resent)
     assert (record.state, record.reason_code) == (IngestFile.State.DUPLICATE, "duplicate")
+
+
+def test_pixel_data_longer_than_declared_is_refused(practice_people, tmp_path):
+    practice, staff, l1 = practice_people
+    exam = draft_exam(practice=practice, staff=staff, l1=l1)
+    from pydicom import dcmread
+
+    ds = dcmread(exam_files(exam, tmp_path / "a", views=("RCC",))[0])
+    ds.PixelData = ds.PixelData + b"\x00" * 4096
+    longer = tmp_path / "longer.dcm"
+    ds.save_as(longer)
+    record = send(practice, longer, source=IngestFile.Source.BROWSER)
+    assert (record.state, record.reason_code) == (IngestFile.State.REFUSED, "pixel_length_mismatch")
+
+
+def test_oversize_upload_is_refused_before_anything_is_kept(practice_people, tmp_path, settings):
+    practice, staff, l1 = practice_people
+    exam = draft_exam(practice=practice, staff=staff, l1=l1)
+    path = exam_files(exam, tmp_path, views=("RCC",))[0]
+    settings.MAX_DICOM_FILE_BYTES = 1024 * 1024
+    with pytest.raises(ServiceError) as error:
+        send(practice, path)
+    assert error.value.code == "file_too_large"
+    assert not IngestFile.objects.exists()
+    from django.core.files.storage import default_storage
+
+    assert not default_storage.exists("staging") or not default_storage.listdir("staging")[1]
+
+
+def test_undecodable_bytes_in_a_file_name_are_shown_not_crashed_on(practice_people, tmp_path):
+    practice, staff, l1 = practice_people
+    exam = draft_exam(practice=practice, staff=staff, l1=l1)
+    path = exam_files(exam, tmp_path, views=("RCC",))[0]
+    record = send(practice, path, name=b"cl\xe9-face.dcm".decode("utf-8", "surrogateescape"))
+    assert record.original_name == "cl\ufffd-face.dcm"
+    assert record.state == IngestFile.State.ACCEPTED
