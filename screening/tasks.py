@@ -40,6 +40,8 @@ def reconcile_stuck_exams() -> dict[str, int]:
     for pk in submitted:
         exam_intake_check.delay(pk)
     from readings.tasks import assign_queued_exams
+    from screening.services.chunked_upload import chunked_uploads_purge
 
     assign_queued_exams.delay()
-    return {"files": len(files), "submitted": len(submitted)}
+    purged = chunked_uploads_purge(older_than=dt.timedelta(hours=24))  # abandoned browser uploads
+    return {"files": len(files), "submitted": len(submitted), "uploads_purged": purged}

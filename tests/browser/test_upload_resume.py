@@ -163,3 +163,46 @@ def test_a_file_given_up_after_the_retries_is_resumed_by_hand(page, login, exam,
     expect(row.get_by_role("button", name="Reprendre")).to_have_count(0)
     assert [a for n, a in uploads.patches if n == rcc.name] == ["ok"] + ["lost request"] * 4 + ["ok", "ok"]
     assert IngestFile.objects.get(exam=exam).state == IngestFile.State.ACCEPTED
+
+
+# A dropped folder as Chromium hands it over (FileSystemEntry objects), read batch by batch like the real
+# DirectoryReader: a CD with its DICOMDIR, a hidden file and a hidden folder, and two sub-folder files.
+DROP_FOLDER = """box => {
+  const file = (path, text) => ({
+    isFile: true, isDirectory: false, name: path.split("/").pop(), fullPath: path,
+    file: (ok) => ok(new File([text], path.split("/").pop())),
+  });
+  const dir = (path, batches) => ({
+    isFile: false, isDirectory: true, name: path.split("/").pop(), fullPath: path,
+    createReader: () => { const left = batches.slice(); return { readEntries: (ok) => ok(left.shift() || []) }; },
+  });
+  const sub = dir("/CD/RAPPORTS", [[file("/CD/RAPPORTS/b.txt", "pas une image")], [file("/CD/RAPPORTS/c.txt", "non plus")]]);
+  const cd = dir("/CD", [
+    [file("/CD/DICOMDIR", "index"), file("/CD/.DS_Store", "x")],
+    [dir("/CD/.Trashes", [[file("/CD/.Trashes/old.dcm", "x")]]), sub],
+  ]);
+  const drop = new Event("drop", { bubbles: true, cancelable: true });
+  Object.defineProperty(drop, "dataTransfer", {
+    value: { items: [{ kind: "file", webkitGetAsEntry: () => cd }], files: [] },
+  });
+  box.dispatchEvent(drop);
+}"""
+
+
+def test_a_dropped_folder_is_read_recursively(page, login, exam):
+    _open_exam(page, login, exam)
+    page.locator("#upload").evaluate(DROP_FOLDER)
+
+    rows = page.locator("#file-rows tr")
+    expect(page.locator("#total-label")).to_have_text("Envoi terminé")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0).locator("td").first).to_have_text("CD/DICOMDIR")
+    expect(rows.nth(0).locator("td.st")).to_have_text("Index du CD, ignoré")
+    for index, name in ((1, "CD/RAPPORTS/b.txt"), (2, "CD/RAPPORTS/c.txt")):
+        expect(rows.nth(index).locator("td").first).to_have_text(name)
+        expect(rows.nth(index).locator("td.st")).to_have_text("Refusé")
+        expect(rows.nth(index).locator("td").nth(3)).to_contain_text("n'est pas un fichier DICOM")
+    assert sorted(IngestFile.objects.filter(exam=exam).values_list("original_name", flat=True)) == [
+        "b.txt",
+        "c.txt",
+    ]
