@@ -41,6 +41,7 @@ from screening.models import Exam, IngestFile, User
 from .errors import ServiceError
 from .ingest import UPLOAD_STATES, ingest_file_receive
 from .ingest_checks import safe_file_name
+from .parts_reader import PartsReader as _PartsReader
 
 log = logging.getLogger(__name__)
 
@@ -300,36 +301,6 @@ def _create_exclusive(source: str, target: str) -> bool:
     except FileExistsError:
         return False
     return True
-
-
-class _PartsReader(io.RawIOBase):
-    """The committed chunks read one after the other, as one stream (never all in memory)."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        self._names = list(names)
-        self._current: File | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while True:
-            if self._current is None:
-                if not self._names:
-                    return 0
-                self._current = default_storage.open(self._names.pop(0), "rb")
-            data = self._current.read(len(buffer))
-            if data:
-                buffer[: len(data)] = data
-                return len(data)
-            self._current.close()
-            self._current = None
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-        super().close()
 
 
 def _finalise(upload: ChunkedUpload, *, exam: Exam, actor: User) -> ChunkedUpload:
