@@ -41,9 +41,24 @@ def window_to_unit(values: np.ndarray, center: float, width: float, function: st
 
 
 def to_display(ds: Dataset, pixels: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """8-bit display values for one frame, and the window used."""
+    """8-bit display values for one frame, and the window used.
+
+    Stored values are integers of at most 16 bits: the whole pipeline is computed once per possible stored
+    value (a lookup table of ≤ 65,536 entries) and applied by indexing — the same output as computing it
+    per pixel, several times faster on a 13-Mpx mammogram.
+    """
+    if pixels.dtype.kind == "u" and pixels.dtype.itemsize <= 2 and "VOILUTSequence" not in ds:
+        table = np.arange(int(pixels.max()) + 1, dtype=pixels.dtype)
+        lut, center, width = _pipeline(ds, table, window_from=pixels)
+        return lut[pixels], center, width
+    return _pipeline(ds, pixels, window_from=pixels)
+
+
+def _pipeline(ds: Dataset, pixels: np.ndarray, *, window_from: np.ndarray) -> tuple[np.ndarray, float, float]:
     values = apply_modality_lut(pixels, ds).astype(np.float32)
-    center, width = header_window(ds, values)
+    center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    if center is None or width is None or width < 1:  # auto window from the image, never the table's range
+        center, width = header_window(Dataset(), apply_modality_lut(window_from, ds).astype(np.float32))
     if "VOILUTSequence" in ds and "WindowCenter" not in ds:
         lut_values = apply_voi_lut(pixels, ds).astype(np.float32)
         low, high = float(lut_values.min()), float(lut_values.max())

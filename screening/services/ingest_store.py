@@ -76,7 +76,7 @@ def _renditions(instance: DicomInstance, ds, pixels, written: list) -> None:
     for kind, height in RENDITION_HEIGHTS.items():
         reduced = reduce_to(image, height)
         buffer = io.BytesIO()
-        reduced.save(buffer, format="PNG", optimize=False, compress_level=3)
+        reduced.save(buffer, format="PNG", optimize=False, compress_level=1)  # speed over size (bench/)
         name = default_storage.save(
             f"renditions/{instance.sop_uid}/{kind.lower()}.png", ContentFile(buffer.getvalue())
         )

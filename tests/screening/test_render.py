@@ -91,3 +91,24 @@ def test_breast_box_hugs_the_breast_against_the_chest_wall():
     assert x1 == pytest.approx(1.0, abs=0.01)  # right breast stored with its chest wall on the right edge
     assert 0.05 < x0 < 0.9 and y0 < 0.5 < y1
     assert breast_box(np.zeros((100, 80), np.uint8)) is None
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"WindowCenter": 1500, "WindowWidth": 900, "VOILUTFunction": "SIGMOID"},
+        {"WindowCenter": 2048, "WindowWidth": 300, "VOILUTFunction": "LINEAR_EXACT", "RescaleSlope": 2},
+        {"PhotometricInterpretation": "MONOCHROME1"},
+    ],
+)
+def test_the_lookup_table_path_gives_exactly_the_per_pixel_result(tags):
+    from screening.dicom.render import _pipeline
+
+    ds = ds_with(**{k: v for k, v in tags.items() if k != "PhotometricInterpretation"},
+                 photometric=tags.get("PhotometricInterpretation", "MONOCHROME2"))  # fmt: skip
+    if "WindowCenter" not in tags:
+        del ds.WindowCenter, ds.WindowWidth
+    fast, c1, w1 = to_display(ds, ds.pixel_array)
+    slow, c2, w2 = _pipeline(ds, ds.pixel_array, window_from=ds.pixel_array)
+    assert (c1, w1) == (c2, w2)
+    assert np.array_equal(fast, slow)
