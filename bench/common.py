@@ -78,7 +78,7 @@ def machine() -> dict:
                 mem_gb = int(line.split()[1]) / 1024 / 1024
     fs = _first_line(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "-T", "/tmp"])
     return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "host_cpu": cpu,
         "cores": os.cpu_count(),
         "ram_gb": round(mem_gb, 1),
@@ -86,6 +86,11 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
     }
+
+
+def app_commit() -> str:
+    """`git describe --always --dirty` of the checkout under test ('?' outside git)."""
+    return _first_line(["git", "-C", str(REPO), "describe", "--always", "--dirty"])
 
 
 def package_versions(names: Iterable[str]) -> dict[str, str]:

@@ -257,6 +257,7 @@ class Ingest:
     def run(self) -> dict:
         import tempfile
 
+        self.app_commit = common.app_commit()  # the code the processes start with
         self.tmp = Path(tempfile.mkdtemp(prefix="l2bench-"))
         try:
             return self._run()
@@ -760,7 +761,7 @@ class Ingest:
                 "orthanc": _version([ORTHANC, "--version"]),
                 "dcmtk_storescu": _version([STORESCU, "--version"]),
                 "postgresql": self._pg_version(),
-                "app_commit": _version(["git", "-C", str(REPO), "describe", "--always", "--dirty"]),
+                "app_commit": self.app_commit,
             },
             "config": {
                 "n": cfg.n,
@@ -830,7 +831,10 @@ def print_report(r: dict) -> None:
         f"median of {c['reps']} repetition(s); client threads {c['client_threads']}, "
         f"STOW {c['stow_instances_per_request']} instance(s)/request"
     )
-    print(f"app: gunicorn {c['gunicorn']}, celery {c['celery']}, {c['database']}, {c['broker']}")
+    print(
+        f"app {r['versions']['app_commit']}: gunicorn {c['gunicorn']}, celery {c['celery']}, {c['database']}, "
+        f"{c['broker']}"
+    )
     print(f"Orthanc {r['versions']['orthanc']}: {c['orthanc']}")
     print("-" * 100)
     print(f"{'path':<34}{'what the time covers':<30}{'inst/s':>9}{'MB/s':>9}{'vs Orthanc':>12}{'vs cp':>8}")

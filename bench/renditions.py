@@ -1,61 +1,59 @@
-"""Renditions benchmark: our display pipeline against a bare pydicom decode + Pillow downsample.
+"""Renditions benchmark: our rendition code against a bare pydicom decode + Pillow downsample.
 
 For M synthetic full-size mammograms (3328×4096, 16 bits allocated, uncompressed, as in the ingest
-benchmark; optionally also JPEG 2000 lossless ones), each timed `reps` times after one warm-up:
+benchmark; by default also a few JPEG 2000 lossless ones), each timed `reps` times after one warm-up:
 
-    bare     dcmread + ds.pixel_array + Image.fromarray(…).convert("I").reduce(f) to ≤ 2048 rows
-    ours     dcmread + ds.pixel_array + render.to_display + breast_box(reduce_to(512)) + reduce_to(2048)
-             and reduce_to(256), each PNG-encoded (optimize=False, compress_level=3), as
-             screening.services.ingest_store._renditions does (database and storage writes left out)
-    lut        a suggested variant (NOT app code): the same windowing computed once per possible stored
-               value into a uint8 table, applied with one fancy-indexing gather; its output is checked
-               identical to ours, pixel for pixel
-    lut+png1   lut with the display PNG at compress_level=1 (suggested; ≈3 % larger files)
-    lut+jpeg95 lut with a JPEG q95 display rendition (lossy: only if acceptable for reading)
+    bare        dcmread + ds.pixel_array + Image.fromarray(…).convert("I").reduce(f) to ≤ 2048 rows
+    ours        dcmread + ds.pixel_array + screening.services.ingest_store._renditions itself (windowing,
+                breast box, reduce_to and encoding of every rendition), with its database and storage
+                writes replaced by no-ops: the app's code as it is, whatever it becomes
+    jpeg95      alternative (NOT app code): the same steps, the display rendition as JPEG q95 (lossy)
+    png0        alternative (NOT app code): the same steps, the display rendition as PNG level 0
+                (no deflate: ≈3.4 MB files)
 
 Times are CPU seconds of this single-threaded process (time.process_time: robust to other load on a
 shared machine); wall-clock totals are printed alongside. Prints the medians, the ratios to bare
-(target: ours ≤ 1.3× bare, on CPU time) and where our time goes.
+(target: ours ≤ 1.3× bare, on CPU time) and where our time goes (the app's functions, timed in place).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import statistics
 import time
+from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
-import numpy as np
 from PIL import Image
 from pydicom import dcmread
-from pydicom.pixels import apply_modality_lut
 
 from bench import common
-from screening.dicom import render
-from screening.dicom.render import header_window, reduce_to, to_display, window_to_unit
 
-# As in screening/services/ingest_store.py (RENDITION_HEIGHTS and _renditions' PNG options).
-HEIGHTS = {"DISPLAY": 2048, "THUMBNAIL": 256}
-BOX_HEIGHT = 512  # _renditions: breast_box(reduce_to(image, 512)), when render.breast_box exists
-PNG_OPTIONS = {"format": "PNG", "optimize": False, "compress_level": 3}
 TARGET = 1.3
+DISPLAY_ROWS = 2048  # bare reference: area downsample to the display rendition's height
 # CPU time of this (single-threaded) process: robust to other load on a shared machine. Wall-clock
 # totals are reported too.
 clock = time.process_time
 VARIANTS = {
     "bare": "bare: pydicom decode + Pillow reduce to 2048 rows",
-    "ours": "ours: decode + to_display + box + 2 reduce_to + 2 PNG",
-    "lut": "suggested: LUT windowing (+ same reduce, PNG level 3)",
-    "lut+png1": "suggested: LUT windowing + display PNG level 1",
-    "lut+jpeg95": "alternative: LUT + display JPEG q95 (lossy)",
+    "ours": "ours: decode + ingest_store._renditions (as is)",
+    "jpeg95": "alternative: display rendition JPEG q95 (lossy)",
+    "png0": "alternative: display rendition PNG level 0 (no deflate)",
 }
 
 
-def _png(image: Image.Image, **options) -> int:
-    buffer = io.BytesIO()
-    image.save(buffer, **{**PNG_OPTIONS, **options})
-    return buffer.tell()
+def _app():
+    """screening.services.ingest_store, importable once Django is set up (no database is touched)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "screening.settings")
+    import django
+
+    django.setup()
+    from screening.services import ingest_store
+
+    return ingest_store
 
 
 def bare(path: Path) -> dict[str, float]:
@@ -64,104 +62,78 @@ def bare(path: Path) -> dict[str, float]:
     pixels = ds.pixel_array
     t1 = clock()
     image = Image.fromarray(pixels).convert("I")
-    factor = -(-image.height // HEIGHTS["DISPLAY"])
+    factor = -(-image.height // DISPLAY_ROWS)
     reduced = image.reduce(factor) if factor > 1 else image
     t2 = clock()
-    assert reduced.height <= HEIGHTS["DISPLAY"]
+    assert reduced.height <= DISPLAY_ROWS
     return {"total": t2 - t0, "decode": t1 - t0, "downsample": t2 - t1}
 
 
-def _box(image: Image.Image) -> None:
-    if hasattr(render, "breast_box"):
-        render.breast_box(np.asarray(reduce_to(image, BOX_HEIGHT)))
+class _Timed:
+    """Wraps the functions _renditions calls, in its own module namespace, to time them in place."""
+
+    def __init__(self, store) -> None:
+        self.store, self.spent = store, defaultdict(float)
+        self.sizes: dict[str, int] = {}
+        self.display_format: dict | None = None  # alternative encoding of the tallest rendition
+
+    def _wrap(self, name: str, func):
+        def timed(*args, **kwargs):
+            t = clock()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.spent[name] += clock() - t
+
+        return timed
+
+    def patches(self) -> ExitStack:
+        stack = ExitStack()
+        for name in ("to_display", "reduce_to", "breast_box"):
+            if hasattr(self.store, name):
+                stack.enter_context(
+                    mock.patch.object(self.store, name, self._wrap(name, getattr(self.store, name)))
+                )
+        original_save = Image.Image.save
+        timed = self
+
+        def save(image, fp, format=None, **params):  # noqa: A002  (Pillow's signature)
+            t = clock()
+            try:
+                if timed.display_format and image.height > 1024:
+                    format, params = timed.display_format["format"], dict(timed.display_format)
+                    params.pop("format")
+                return original_save(image, fp, format, **params)
+            finally:
+                timed.spent["encode"] += clock() - t
+                timed.sizes[f"{image.height}"] = fp.tell() if hasattr(fp, "tell") else 0
+
+        stack.enter_context(mock.patch.object(Image.Image, "save", save))
+        storage = SimpleNamespace(save=lambda name, content: name)
+        stack.enter_context(mock.patch.object(self.store, "default_storage", storage))
+        stack.enter_context(
+            mock.patch.object(
+                self.store, "Rendition", SimpleNamespace(objects=SimpleNamespace(create=lambda **k: None))
+            )
+        )
+        return stack
 
 
-def ours(path: Path) -> tuple[dict[str, float], np.ndarray]:
-    t = [clock()]
-    ds = dcmread(path)
-    pixels = ds.pixel_array
-    t.append(clock())
-    display, _center, _width = to_display(ds, pixels)
-    t.append(clock())
-    image = Image.fromarray(display)
-    _box(image)
-    t.append(clock())
-    for height in HEIGHTS.values():
-        reduced = reduce_to(image, height)
-        t.append(clock())
-        _png(reduced)
-        t.append(clock())
-    names = [
-        "decode",
-        "to_display",
-        "breast_box",
-        "reduce_display",
-        "png_display",
-        "reduce_thumb",
-        "png_thumb",
-    ]
-    stages = {name: t[i + 1] - t[i] for i, name in enumerate(names)}
-    stages["total"] = t[-1] - t[0]
-    return stages, display
-
-
-def to_display_anatomy(path: Path) -> dict[str, float]:
-    """The steps of render.to_display (header-window branch), timed one by one."""
-    ds = dcmread(path)
-    pixels = ds.pixel_array
-    t0 = clock()
-    modality = apply_modality_lut(pixels, ds)  # float64 when Rescale* is present
-    kind = str(modality.dtype)
-    t1 = clock()
-    values = modality.astype(np.float32)
-    del modality  # as in to_display: the float64 copy is dropped at once
-    t2 = clock()
-    center, width = header_window(ds, values)
-    unit = window_to_unit(values, center, width, str(ds.get("VOILUTFunction", "LINEAR")))
-    t3 = clock()
-    if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
-        unit = 1.0 - unit
-    del values
-    (unit * 255.0 + 0.5).astype(np.uint8)
-    t4 = clock()
-    return {
-        f"apply_modality_lut ({kind})": t1 - t0,
-        "astype(float32)": t2 - t1,
-        "header_window + window_to_unit": t3 - t2,
-        "invert + scale to uint8": t4 - t3,
-    }
-
-
-def lut_display(ds, pixels: np.ndarray) -> np.ndarray:
-    """Suggested: to_display evaluated once per possible stored value, then one table lookup."""
-    if pixels.dtype not in (np.uint8, np.uint16) or "VOILUTSequence" in ds or "WindowCenter" not in ds:
-        return to_display(ds, pixels)[0]  # the general path keeps the rare cases
-    levels = np.arange(np.iinfo(pixels.dtype).max + 1, dtype=pixels.dtype).reshape(1, -1)
-    table = to_display(ds, levels)[0].ravel()  # header window: independent of the image's min/max
-    return table[pixels]  # fancy indexing (np.take is several times slower here)
-
-
-ENCODINGS = {
-    "png3": {"format": "PNG", "optimize": False, "compress_level": 3},
-    "png1": {"format": "PNG", "optimize": False, "compress_level": 1},
-    "jpeg95": {"format": "JPEG", "quality": 95},
-}
-
-
-def lut_variant(path: Path, display_encoding: str = "png3") -> tuple[dict[str, float], np.ndarray]:
-    """LUT windowing; the display rendition encoded as `display_encoding`, the thumbnail as ours."""
+def ours(store, path: Path, display_format: dict | None = None) -> tuple[dict[str, float], dict[str, int]]:
+    timed = _Timed(store)
+    timed.display_format = display_format
+    instance = SimpleNamespace(sop_uid="1.2.3", breast_box=None, save=lambda **kwargs: None)
     t0 = clock()
     ds = dcmread(path)
     pixels = ds.pixel_array
     t1 = clock()
-    display = lut_display(ds, pixels)
+    with timed.patches():
+        store._renditions(instance, ds, pixels, [])
     t2 = clock()
-    image = Image.fromarray(display)
-    _box(image)
-    _png(reduce_to(image, HEIGHTS["DISPLAY"]), **ENCODINGS[display_encoding])
-    _png(reduce_to(image, HEIGHTS["THUMBNAIL"]))
-    t3 = clock()
-    return {"total": t3 - t0, "decode": t1 - t0, "display": t2 - t1, "reduce+encode": t3 - t2}, display
+    stages = {"decode": t1 - t0, **timed.spent}
+    stages["other"] = (t2 - t1) - sum(timed.spent.values())
+    stages["total"] = t2 - t0
+    return stages, timed.sizes
 
 
 def _generate(directory: Path, m: int, compress: bool) -> list[Path]:
@@ -169,44 +141,42 @@ def _generate(directory: Path, m: int, compress: bool) -> list[Path]:
     return [f.path for f in files]
 
 
-def _measure(paths: list[Path], reps: int) -> dict:
+def _measure(store, paths: list[Path], reps: int) -> dict:
     samples: dict[str, list[float]] = {key: [] for key in VARIANTS}
     walls: dict[str, list[float]] = {key: [] for key in VARIANTS}
-    stages: dict[str, list[float]] = {}
-    anatomy: dict[str, list[float]] = {}
+    stages: dict[str, list[float]] = defaultdict(list)
+    sizes: dict[str, list[int]] = defaultdict(list)
     per_image_ratio: list[float] = []
-    identical = True
+    alternatives = {
+        "jpeg95": {"format": "JPEG", "quality": 95},
+        "png0": {"format": "PNG", "optimize": False, "compress_level": 0},
+    }
     for path in paths:
         for rep in range(reps + 1):  # rep 0 is the warm-up, discarded
-            wall = {}
+            times, wall = {}, {}
             w = time.perf_counter()
-            b = bare(path)
+            times["bare"] = bare(path)
             wall["bare"] = time.perf_counter() - w
             w = time.perf_counter()
-            o, display = ours(path)
+            times["ours"], our_sizes = ours(store, path)
             wall["ours"] = time.perf_counter() - w
-            lut_times = {}
-            for key in ("lut", "lut+png1", "lut+jpeg95"):
-                encoding = {"lut": "png3", "lut+png1": "png1", "lut+jpeg95": "jpeg95"}[key]
+            for key, fmt in alternatives.items():
                 w = time.perf_counter()
-                lut_times[key], lut_out = lut_variant(path, encoding)
+                times[key], alt_sizes = ours(store, path, fmt)
                 wall[key] = time.perf_counter() - w
-                identical = identical and np.array_equal(display, lut_out)
+                sizes[f"{key} display bytes"].append(max(alt_sizes.values(), default=0))
             if rep == 0:
                 continue
-            for key, value in wall.items():
-                walls[key].append(value)
-            samples["bare"].append(b["total"])
-            samples["ours"].append(o["total"])
-            for key, value in lut_times.items():
-                samples[key].append(value["total"])
-            per_image_ratio.append(o["total"] / b["total"])
-            for name, value in o.items():
-                stages.setdefault(name, []).append(value)
-            for name, value in b.items():
-                stages.setdefault(f"bare {name}", []).append(value)
-            for name, value in to_display_anatomy(path).items():
-                anatomy.setdefault(name, []).append(value)
+            for key in VARIANTS:
+                samples[key].append(times[key]["total"])
+                walls[key].append(wall[key])
+            per_image_ratio.append(times["ours"]["total"] / times["bare"]["total"])
+            for name, value in times["ours"].items():
+                stages[name].append(value)
+            for name, value in times["bare"].items():
+                stages[f"bare {name}"].append(value)
+            for height, size in our_sizes.items():
+                sizes[f"ours {height}-row rendition bytes"].append(size)
     med = {k: statistics.median(v) for k, v in samples.items()}
     return {
         "images": len(paths),
@@ -219,8 +189,7 @@ def _measure(paths: list[Path], reps: int) -> dict:
         "ratios_vs_bare": {k: v / med["bare"] for k, v in med.items()},
         "median_per_image_ratio": statistics.median(per_image_ratio),
         "ours_stages_median_s": {k: statistics.median(v) for k, v in stages.items()},
-        "to_display_steps_median_s": {k: statistics.median(v) for k, v in anatomy.items()},
-        "lut_output_identical": identical,
+        "median_bytes": {k: int(statistics.median(v)) for k, v in sizes.items()},
         "met": med["ours"] / med["bare"] <= TARGET,
     }
 
@@ -228,6 +197,7 @@ def _measure(paths: list[Path], reps: int) -> dict:
 def run(m: int = 10, reps: int = 3, j2k: int = 0, keep: bool = False) -> dict:
     import tempfile
 
+    store = _app()
     tmp = Path(tempfile.mkdtemp(prefix="l2bench-renditions-"))
     try:
         t = time.perf_counter()
@@ -235,7 +205,7 @@ def run(m: int = 10, reps: int = 3, j2k: int = 0, keep: bool = False) -> dict:
         if j2k:
             sets["jpeg2000_lossless"] = _generate(tmp / "j2k", j2k, True)
         print(f">> generated {sum(len(v) for v in sets.values())} images in {time.perf_counter() - t:.0f} s")
-        results = {name: _measure(paths, reps) for name, paths in sets.items()}
+        results = {name: _measure(store, paths, reps) for name, paths in sets.items()}
     finally:
         if keep:
             print(f">> kept {tmp}")
@@ -244,7 +214,10 @@ def run(m: int = 10, reps: int = 3, j2k: int = 0, keep: bool = False) -> dict:
     report = {
         "benchmark": "renditions",
         "machine": common.machine(),
-        "versions": common.package_versions(["pydicom", "numpy", "pillow", "pylibjpeg-openjpeg"]),
+        "versions": {
+            **common.package_versions(["pydicom", "numpy", "pillow", "pylibjpeg-openjpeg"]),
+            "app_commit": common.app_commit(),
+        },
         "config": {"images": m, "reps": reps, "j2k_images": j2k, "target_ratio": TARGET},
         "sets": results,
     }
@@ -256,7 +229,7 @@ def print_report(r: dict) -> None:
     m = r["machine"]
     print()
     print("=" * 100)
-    print(f"RENDITIONS  {m['date']}  {m['host_cpu']}, {m['cores']} cores")
+    print(f"RENDITIONS  {m['date']}  {m['host_cpu']}, {m['cores']} cores, app {r['versions']['app_commit']}")
     for name, s in r["sets"].items():
         print("-" * 100)
         print(
@@ -273,8 +246,7 @@ def print_report(r: dict) -> None:
         verdict = "MET" if s["met"] else "MISSED"
         print(
             f"target ours <= {TARGET}x bare (CPU time): {s['ratio_ours_vs_bare']:.2f}x (per-image median "
-            f"{s['median_per_image_ratio']:.2f}x) -> {verdict}; LUT output identical to ours: "
-            f"{s['lut_output_identical']}"
+            f"{s['median_per_image_ratio']:.2f}x) -> {verdict}"
         )
         stages = s["ours_stages_median_s"]
         total = stages["total"]
@@ -285,9 +257,9 @@ def print_report(r: dict) -> None:
                 for k, v in stages.items()
                 if not k.startswith("bare") and k != "total"
             )
+            + f"; bare: decode {stages['bare decode']:.3f}, downsample {stages['bare downsample']:.3f}"
         )
         print(
-            "inside to_display: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in s["to_display_steps_median_s"].items())
+            "rendition sizes (median bytes): " + ", ".join(f"{k} {v:,}" for k, v in s["median_bytes"].items())
         )
     print("=" * 100)
