@@ -357,13 +357,38 @@ class BenchFile:
 
 
 def _write_one(args: tuple) -> tuple[int, int, dict[str, list[int]]]:
-    from screening.dicom.synth import write_mammogram  # numpy + pydicom only
-
     path, index, tag, detector, compress = args
     study = index // 4
     laterality, view = [("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")][index % 4]
     uids = {"study": uid(tag, "study", study), "series": uid(tag, "series", index)}
     uids["sop"] = uid(tag, "sop", index)
+    quiet = _stdout_to_devnull() if compress else contextlib.nullcontext()  # openjpeg prints "tile number"
+    with quiet:
+        _write(path, uids, study, laterality, view, detector, compress)
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_SCAN_BYTES)
+    return index, os.path.getsize(path), _uid_offsets(path, head, uids)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull():
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _write(
+    path: Path, uids: dict[str, str], study: int, laterality: str, view: str, detector: str, compress: bool
+):
+    from screening.dicom.synth import write_mammogram  # numpy + pydicom only: no Django settings needed
+
     write_mammogram(
         path,
         patient_id=f"BENCH{study:05d}",
@@ -380,8 +405,9 @@ def _write_one(args: tuple) -> tuple[int, int, dict[str, list[int]]]:
         compress=compress,
         seed=study,
     )
-    with open(path, "rb") as fh:
-        head = fh.read(HEADER_SCAN_BYTES)
+
+
+def _uid_offsets(path: Path, head: bytes, uids: dict[str, str]) -> dict[str, list[int]]:
     offsets: dict[str, list[int]] = {}
     for kind, value in uids.items():
         needle, start = value.encode("ascii"), 0
@@ -392,7 +418,7 @@ def _write_one(args: tuple) -> tuple[int, int, dict[str, list[int]]]:
     counts = {kind: len(offsets.get(kind, [])) for kind in expected}
     if counts != expected:
         raise RuntimeError(f"{path}: unexpected UID occurrences {counts}")
-    return index, os.path.getsize(path), offsets
+    return offsets
 
 
 def generate(
