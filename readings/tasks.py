@@ -1,23 +1,42 @@
-"""Celery tasks of the reading domain: thin callers of the services."""
+"""Celery tasks of the reading domain: thin callers of the services (ids in, state re-checked inside)."""
+
+import datetime as dt
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from readings.services.assignment import exam_assign
-from screening.models import Exam, ExamState
+from readings.services.assignment import queue_assign, queue_drain
+from readings.services.housekeeping import assignment_housekeeping as housekeeping
 
 
 @shared_task(acks_late=True)
-def assign_exam(exam_id: int) -> int | None:
-    assignment = exam_assign(exam_id=exam_id, actor=None)
-    return assignment.reader_id if assignment else None
+def assign_exam(exam_id: int) -> int:
+    """An exam just entered the L2 queue: give it to the best eligible reader now."""
+    return queue_assign(exam_ids=[exam_id]).assigned
+
+
+@shared_task(acks_late=True)
+def assign_queue_drain(started_at: str, chunk: int = 200) -> dict:
+    """One worker's share of a queue run; several run side by side (SKIP LOCKED)."""
+    result = queue_drain(started_at=dt.datetime.fromisoformat(started_at), chunk=chunk)
+    return {"selected": result.selected, "assigned": result.assigned, "waiting": result.waiting}
 
 
 @shared_task
-def assign_queued_exams(limit: int = 500) -> int:
-    """Periodic safety net: assign every queued exam, earliest deadline first."""
-    ids = (
-        Exam.objects.filter(state=ExamState.QUEUED)
-        .order_by("due_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(1 for pk in ids if exam_assign(exam_id=pk, actor=None))
+def assign_queued_exams(workers: int = 1, chunk: int = 200) -> dict:
+    """Periodic safety net (and the coordinator's "assign now"): drain the queue, earliest deadline first."""
+    started_at = timezone.now().isoformat()
+    if workers <= 1:
+        return assign_queue_drain(started_at, chunk)
+    for _ in range(workers):
+        assign_queue_drain.delay(started_at, chunk)
+    return {"dispatched": workers}
+
+
+@shared_task
+def assignment_housekeeping() -> dict:
+    """Periodic: lock expiry, stale and absent readers' exams back to the pool, sessions, alerts; then assign."""
+    done = housekeeping()
+    transaction.on_commit(lambda: assign_queued_exams.delay())
+    return done

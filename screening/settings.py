@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_filters",
+    "django_celery_beat",
     "screening.apps.ScreeningConfig",
     "readings.apps.ReadingsConfig",
 ]
@@ -143,9 +145,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_PIXEL_QUEUE = env.str("CELERY_PIXEL_QUEUE", default="pixels")
 CELERY_TASK_ROUTES = {"screening.tasks.ingest_file_process": {"queue": CELERY_PIXEL_QUEUE}}
+# Beat reads its schedule from the database (django-celery-beat): a coordinator can change the intervals in
+# the admin. These defaults are written to the database when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-stuck-exams": {"task": "screening.tasks.reconcile_stuck_exams", "schedule": 300.0},
     "assign-queued-exams": {"task": "readings.tasks.assign_queued_exams", "schedule": 120.0},
+    "assignment-housekeeping": {"task": "readings.tasks.assignment_housekeeping", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

@@ -1,4 +1,21 @@
-from .assignment import Assignment, ReaderProfile
+from .assignment import Assignment, DeclaredConflict, ReaderAbsence, ReaderLoad, ReaderProfile
+from .planning import Alert, AssignmentRules, Batch, BatchExam, ReadingSession, SiteShare
 from .reading import CtiItem, Discordance, L2Finding, L2Reading
 
-__all__ = ["Assignment", "CtiItem", "Discordance", "L2Finding", "L2Reading", "ReaderProfile"]
+__all__ = [
+    "Alert",
+    "Assignment",
+    "AssignmentRules",
+    "Batch",
+    "BatchExam",
+    "CtiItem",
+    "DeclaredConflict",
+    "Discordance",
+    "L2Finding",
+    "L2Reading",
+    "ReaderAbsence",
+    "ReaderLoad",
+    "ReaderProfile",
+    "ReadingSession",
+    "SiteShare",
+]

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from readings.models import Assignment, CtiItem, Discordance, L2Finding, L2Reading, ReaderProfile
+from readings.models import (
+    Assignment,
+    BatchExam,
+    CtiItem,
+    Discordance,
+    L2Finding,
+    L2Reading,
+    ReaderProfile,
+    ReadingSession,
+)
 from screening.models import Exam, ExamState, User
 from screening.services.errors import ServiceError
 from screening.services.exam_state import exam_transition
@@ -39,11 +48,24 @@ def l2_reading_open(*, exam_id: int, reader: User) -> Exam:
     """ASSIGNED → IN_READING when the assigned reader opens the case (idempotent)."""
     with transaction.atomic():
         exam = Exam.objects.select_for_update().get(pk=exam_id)
-        if not Assignment.objects.filter(exam=exam, reader=reader, state=Assignment.State.ACTIVE).exists():
+        assignment = Assignment.objects.filter(
+            exam=exam, reader=reader, state=Assignment.State.ACTIVE
+        ).first()
+        if assignment is None:
             raise ServiceError("not_assigned", "Cet examen ne vous est pas attribué.")
+        if assignment.started_at is None:  # opened: no longer a candidate for stale reassignment
+            assignment.started_at = timezone.now()
+            assignment.save(update_fields=["started_at"])
         if exam.state == ExamState.ASSIGNED:
             exam = exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
+    _session_touch(reader)  # after the exam lock is released: ending a session locks exams, then the session
     return exam
+
+
+def _session_touch(reader: User) -> None:
+    ReadingSession.objects.filter(reader=reader, state=ReadingSession.State.ACTIVE).update(
+        last_activity_at=timezone.now()
+    )
 
 
 def _validate(
@@ -150,7 +172,9 @@ def l2_reading_submit(
         for item in cti_items:
             CtiItem.objects.create(reading=reading, **item.__dict__)
         assignment.state, assignment.ended_at = Assignment.State.COMPLETED, timezone.now()
-        assignment.save(update_fields=["state", "ended_at"])
+        assignment.started_at = assignment.started_at or assignment.ended_at
+        assignment.save(update_fields=["state", "ended_at", "started_at"])
+        BatchExam.objects.filter(exam=exam, active=True).update(active=False)
         outcome = {
             L2Reading.Verdict.NORMAL: ExamState.L2_NEGATIVE,
             L2Reading.Verdict.ANOMALY: ExamState.L2_POSITIVE,
@@ -168,6 +192,7 @@ def l2_reading_submit(
                 l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
                 l2_summary=reading_summary(reading)[:300],
             )
+    _session_touch(reader)
     return reading
 
 

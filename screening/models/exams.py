@@ -99,6 +99,13 @@ class Exam(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Queue priority (assignment engine): a coordinator's pin, then the deadline, then retakes first.
+    urgent = models.BooleanField(_("urgent (épinglé par la coordination)"), default=False)
+    l2_round = models.PositiveSmallIntegerField(_("tour de seconde lecture"), default=1)
+    # Why the exam is still waiting in the L2 queue, as of the engine's last look at it.
+    queue_checked_at = models.DateTimeField(null=True, blank=True)
+    queue_wait_code = models.CharField(max_length=20, blank=True)
+    queue_wait_reason = models.CharField(_("en attente parce que"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("examen de dépistage")
@@ -107,6 +114,16 @@ class Exam(models.Model):
             models.Index(fields=["state", "due_at"]),
             models.Index(fields=["practice", "state"]),
             models.Index(fields=["participant", "mammogram_date"]),
+            # The L2 queue in priority order (assignment engine and coordinator's queue page).
+            models.Index(
+                "state",
+                models.F("urgent").desc(),
+                "due_at",
+                models.F("l2_round").desc(),
+                "state_changed_at",
+                "id",
+                name="exam_l2_queue_order",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

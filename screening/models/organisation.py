@@ -44,6 +44,15 @@ class Practice(models.Model):
     name = models.CharField(_("nom"), max_length=200)
     town = models.CharField(_("ville"), max_length=100)
     dematerialised_on = models.DateField(_("dématérialisé depuis le"), null=True, blank=True)
+    # The reading site of the practice's area: cross-site routing (R-COI-2 SAME_SITE) reads its exams elsewhere.
+    home_site = models.ForeignKey(
+        ReadingSite,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="home_practices",
+        verbose_name=_("site de rattachement"),
+    )
     active = models.BooleanField(_("actif"), default=True)
 
     class Meta:

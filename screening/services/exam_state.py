@@ -67,3 +67,47 @@ def exam_transition(*, exam_id: int, to_state: str, actor: User | None, reason: 
             exam=exam, from_state=from_state, to_state=to_state, actor=actor, reason=reason
         )
     return exam
+
+
+def exams_transition_bulk(
+    *, exam_ids: list[int], from_state: str, to_state: str, actor: User | None, reasons: dict[int, str]
+) -> list[int]:
+    """The same move for many exams in one statement (assignment engine); returns the ids moved.
+
+    Only exams still in `from_state` move (the caller holds their row locks); each gets its history row.
+    """
+    if not transition_allowed(from_state, to_state):
+        raise ServiceError(
+            "invalid_transition",
+            f"Changement d'état impossible : {ExamState(from_state).label} → {ExamState(to_state).label}.",
+        )
+    with transaction.atomic():
+        ids = list(
+            Exam.objects.select_for_update()
+            .filter(pk__in=exam_ids, state=from_state)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        now = timezone.now()
+        Exam.objects.bulk_update(
+            [
+                Exam(pk=pk, state=to_state, state_changed_at=now, state_reason=reasons.get(pk, ""))
+                for pk in ids
+            ],
+            ["state", "state_changed_at", "state_reason"],
+            batch_size=500,
+        )
+        ExamStatusEvent.objects.bulk_create(
+            [
+                ExamStatusEvent(
+                    exam_id=pk,
+                    from_state=from_state,
+                    to_state=to_state,
+                    actor=actor,
+                    reason=reasons.get(pk, ""),
+                )
+                for pk in ids
+            ],
+            batch_size=500,
+        )
+    return ids

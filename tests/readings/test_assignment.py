@@ -45,7 +45,9 @@ def test_assigning_twice_does_nothing_and_the_database_refuses_a_second_active_a
     reader = reader_at(world["sites"][1])
     exam = submitted_exam(practice=world["practice"], staff=world["staff"], l1=world["l1"])
     assert exam.state == ExamState.ASSIGNED
-    assert exam_assign(exam_id=exam.pk, actor=None) is None
+    first = Assignment.objects.get(exam=exam)
+    assert exam_assign(exam_id=exam.pk, actor=None) == first  # nothing new
+    assert Assignment.objects.filter(exam=exam).count() == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         Assignment.objects.create(exam=exam, reader=reader, l1_radiologist=world["l1"])
 
