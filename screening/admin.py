@@ -38,7 +38,7 @@ admin.site.register(ReadingSite)
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "town", "dematerialised_on", "active")
+    list_display = ("code", "name", "town", "home_site", "dematerialised_on", "active")
 
 
 @admin.register(Participant)

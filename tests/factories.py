@@ -170,3 +170,19 @@ def submitted_exam(*, practice, staff, l1, views=("RCC", "LCC", "RMLO", "LMLO"),
     exam_submit(exam_id=exam.pk, actor=staff)
     exam.refresh_from_db()
     return exam
+
+
+def queued_exam(*, practice, staff, l1, due_in_days: int | None = None, **kwargs):
+    """An exam straight into the L2 queue (DRAFT → SUBMITTED → QUEUED, history rows written), no images:
+    for assignment tests that do not need pixels. Nothing is assigned automatically."""
+    from screening.models import ExamState
+    from screening.services.exam_state import exam_transition
+
+    exam = draft_exam(practice=practice, staff=staff, l1=l1, **kwargs)
+    if due_in_days is not None:
+        exam.due_at = timezone.localdate() + dt.timedelta(days=due_in_days)
+        exam.save(update_fields=["due_at"])
+    exam_transition(exam_id=exam.pk, to_state=ExamState.SUBMITTED, actor=staff)
+    exam_transition(exam_id=exam.pk, to_state=ExamState.QUEUED, actor=staff)
+    exam.refresh_from_db()
+    return exam
