@@ -34,6 +34,7 @@ from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open
 from screening import demo_people as people
 from screening.demo_images import ImagePool
 from screening.demo_people import BERNARD, SLOTS, ExamSpec, Identity, Organisation
+from screening.demo_planning import home_sites_set, planning_demo
 from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile, ReadingCentre
 from screening.services.audit import audit_record
 from screening.services.exams import exam_create, exam_submit, participant_get_or_create
@@ -307,6 +308,7 @@ def demo_load(*, exams: int = people.DEFAULT_EXAMS, log: Log = print, seed: int 
     started = time.monotonic()
     rng, today = random.Random(seed), timezone.localdate()
     org = people.organisation_create()
+    home_sites_set(org)
     log(
         f"Organisation : {len(org.sites)} sites de lecture, {len(org.practices)} cabinets, {len(org.users)} comptes."
     )
@@ -337,6 +339,7 @@ def demo_load(*, exams: int = people.DEFAULT_EXAMS, log: Log = print, seed: int 
                     )
     finally:
         pool.close()
+    planning_demo(org, today, log)
     counts = Counter(Exam.objects.values_list("state", flat=True))
     log(f"{done} examens et {loader.images} images chargés en {time.monotonic() - started:.0f} s.")
     return dict(counts)
