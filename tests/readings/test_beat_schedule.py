@@ -1,0 +1,19 @@
+"""Beat runs from the database (django-celery-beat): the default schedule is installed as editable rows."""
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from screening.celery import app
+
+pytestmark = pytest.mark.django_db
+
+
+def test_database_scheduler_installs_the_assignment_and_reconciler_tasks():
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    DatabaseScheduler(app=app, lazy=False)
+    tasks = dict(PeriodicTask.objects.values_list("name", "task"))
+    assert tasks["assign-queued-exams"] == "readings.tasks.assign_queued_exams"
+    assert tasks["assignment-housekeeping"] == "readings.tasks.assignment_housekeeping"
+    assert tasks["reconcile-stuck-exams"] == "screening.tasks.reconcile_stuck_exams"
+    assert PeriodicTask.objects.get(name="assignment-housekeeping").interval.every == 300
