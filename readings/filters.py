@@ -3,6 +3,7 @@
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -10,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from readings.models import BatchExam
 from screening.models import Exam, ExamState, Practice, ReadingSite
+
+# Calendar pickers; the browser sends ISO dates, which Django forms always accept.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+YES_NO = [("true", _("Oui")), ("false", _("Non"))]
 
 QUEUE_STATES = [
     (s, label)
@@ -36,9 +41,11 @@ class QueueFilter(django_filters.FilterSet):
     )
     state = django_filters.ChoiceFilter(label=_("État"), choices=QUEUE_STATES, empty_label=_("En file L2"))
     mammogram_from = django_filters.DateFilter(
-        label=_("Mammographie du"), field_name="mammogram_date", lookup_expr="gte"
+        label=_("Mammographie du"), field_name="mammogram_date", lookup_expr="gte", widget=DATE
     )
-    mammogram_to = django_filters.DateFilter(label=_("au"), field_name="mammogram_date", lookup_expr="lte")
+    mammogram_to = django_filters.DateFilter(
+        label=_("au"), field_name="mammogram_date", lookup_expr="lte", widget=DATE
+    )
     deadline = django_filters.ChoiceFilter(
         label=_("Échéance"),
         choices=[
@@ -83,11 +90,14 @@ class QueueFilter(django_filters.FilterSet):
             return queryset.filter(due_at__gt=soon)
         return queryset
 
-    def filter_in_batch(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_urgent(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(urgent=value == "true") if value else queryset
+
+    def filter_in_batch(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         held = Exists(BatchExam.objects.filter(exam=OuterRef("pk"), active=True))
-        if value is None:
+        if not value:
             return queryset
-        return queryset.filter(held) if value else queryset.exclude(held)
+        return queryset.filter(held) if value == "true" else queryset.exclude(held)
 
 
 def filters_summary(data: dict) -> dict:

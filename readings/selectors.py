@@ -1,27 +1,88 @@
 """Reads of the reading domain: the reader's worklist and the coordinator's dashboard."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from readings.models import Assignment, Discordance, L2Reading
+from readings.models import Assignment, Discordance, L2Reading, ReadingSession
 from screening.models import Exam, ExamState, User
 
 OPEN_FOR_L2 = (ExamState.QUEUED, ExamState.ASSIGNED, ExamState.IN_READING)
 
 
 def reader_worklist(*, reader: User) -> QuerySet[Assignment]:
-    """The reader's active assignments, oldest first (deadline, then mammogram date)."""
+    """The reader's active assignments: those of their open reading session first, then by priority
+    (a coordinator's pin, the deadline, the mammogram date). `in_session` marks the session's exams."""
     return (
         Assignment.objects.filter(reader=reader, state=Assignment.State.ACTIVE)
         .exclude(exam__l1_radiologist=reader)
         .select_related("exam__practice", "exam__participant")
-        .annotate(prior_count=Count("exam__priors"))
-        .order_by("exam__due_at", "exam__mammogram_date", "exam_id")
+        .annotate(
+            prior_count=Count("exam__priors"),
+            in_session=Case(
+                When(session__state=ReadingSession.State.ACTIVE, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .order_by("-in_session", "-exam__urgent", "exam__due_at", "exam__mammogram_date", "exam_id")
     )
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """The reader's open reading session and how far they are: read / assigned, `left` still to read."""
+
+    session: ReadingSession
+    assigned: int
+    read: int
+    left: int
+    released: int  # taken back before the end (coordinator, stale reassignment)
+    next_exam_id: int | None
+
+
+def reader_session(*, reader: User) -> SessionProgress | None:
+    """The reader's active reading session with its progress, or None."""
+    session = (
+        ReadingSession.objects.filter(reader=reader, state=ReadingSession.State.ACTIVE)
+        .annotate(
+            n_assigned=Count("assignments"),
+            n_read=Count("assignments", filter=Q(assignments__state=Assignment.State.COMPLETED)),
+            n_left=Count("assignments", filter=Q(assignments__state=Assignment.State.ACTIVE)),
+            n_released=Count("assignments", filter=Q(assignments__state=Assignment.State.RELEASED)),
+        )
+        .first()
+    )
+    if session is None:
+        return None
+    following = (
+        reader_worklist(reader=reader).filter(session=session).values_list("exam_id", flat=True).first()
+    )
+    return SessionProgress(
+        session=session,
+        assigned=session.n_assigned,
+        read=session.n_read,
+        left=session.n_left,
+        released=session.n_released,
+        next_exam_id=following,
+    )
+
+
+def session_for_reader(*, reader: User, session_id: int) -> ReadingSession:
+    """Only the reader's own session (any state); another reader's does not exist for them."""
+    session = ReadingSession.objects.filter(pk=session_id, reader=reader).first()
+    if session is None:
+        raise Http404("Session introuvable.")
+    return session
+
+
+def reader_next_exam_id(*, reader: User) -> int | None:
+    """The next exam to read: the open session's first unread exam, else the worklist's first."""
+    return reader_worklist(reader=reader).values_list("exam_id", flat=True).first()
 
 
 def exam_for_reader(*, reader: User, exam_id: int) -> Exam:

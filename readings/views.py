@@ -5,10 +5,19 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from readings.forms import L2VerdictForm
-from readings.selectors import exam_for_reader, reader_worklist, readings_done_by
+from readings.models import ReadingSession
+from readings.selectors import (
+    exam_for_reader,
+    reader_next_exam_id,
+    reader_session,
+    reader_worklist,
+    readings_done_by,
+)
 from readings.services.l2_reading import l2_reading_open, l2_reading_submit
+from readings.services.reader_state import rules_current
 from screening.models import AuditEvent, ExamState
 from screening.selectors import standard_views
 from screening.services.audit import audit_record
@@ -24,10 +33,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
     assignments = list(reader_worklist(reader=request.user))
     for assignment in assignments:
         assignment.days_left = (assignment.exam.due_at - today).days
+    audit_record(
+        actor=request.user,
+        action=AuditEvent.Action.DASHBOARD_VIEW,
+        object_ref="liste de lecture L2",
+        ip_address=client_ip(request),
+    )
     return render(
         request,
         "readings/worklist.html",
-        {"assignments": assignments, "done": readings_done_by(reader=request.user)},
+        {
+            "assignments": assignments,
+            "done": readings_done_by(reader=request.user),
+            "session": reader_session(reader=request.user),
+            "session_sizes": ReadingSession.SIZES,
+            "session_timeout": rules_current().session_timeout_minutes,
+        },
     )
 
 
@@ -63,9 +84,15 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
                 request,
                 f"Examen {exam.participant.programme_id} — seconde lecture enregistrée : {reading.get_verdict_display()}.",
             )
-            following = reader_worklist(reader=request.user).first()
+            session = reader_session(reader=request.user)
+            if session is not None and session.left == 0:
+                messages.info(
+                    request, _("Tous les examens de la session sont lus : vous pouvez terminer la session.")
+                )
+            # The open session's next unread exam first, then the rest of the worklist.
+            following = reader_next_exam_id(reader=request.user)
             if following is not None:
-                return redirect("readings:read", exam_id=following.exam_id)
+                return redirect("readings:read", exam_id=following)
             return redirect("readings:worklist")
     if open_for_reading and request.method == "GET":
         try:
@@ -94,5 +121,6 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
         "l1": exam.l1_form,
         "l1_lesions": exam.l1_form.lesions.all(),
         "readings": exam.l2_readings.filter(reader=request.user),
+        "session": reader_session(reader=request.user),
     }
     return render(request, "readings/read.html", context)

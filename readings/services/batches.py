@@ -73,6 +73,7 @@ def _hold(batch: Batch, exam_ids: list[int]) -> tuple[list[int], list[tuple[int,
             skipped.append((pk, f"n'est pas en file L2 ({ExamState(state).label})"))
         else:
             added.append(pk)
+    skipped += [(pk, "examen introuvable") for pk in sorted(set(exam_ids) - {pk for pk, _ in rows})]
     BatchExam.objects.bulk_create([BatchExam(batch=batch, exam_id=pk) for pk in added])
     return added, skipped
 
@@ -95,14 +96,21 @@ def batch_create(
     return BatchOutcome(batch, added, skipped, dry_run=dry_run)
 
 
-def _unread_items(batch: Batch) -> list[int]:
-    return list(batch.items.filter(active=True).order_by("exam_id").values_list("exam_id", flat=True))
+def _unread_items(batch: Batch, *, not_in_reading: bool = False) -> list[int]:
+    items = batch.items.filter(active=True)
+    if not_in_reading:  # a case open on a reader's screen stays with them
+        items = items.exclude(exam__state=ExamState.IN_READING)
+    return list(items.order_by("exam_id").values_list("exam_id", flat=True))
 
 
 def batch_assign(*, batch_id: int, reader: User, actor: User, dry_run: bool = False) -> BatchOutcome:
     """Give the batch's held exams to a reader; those the reader may not read go back to the queue."""
     with transaction.atomic():
         batch = _locked_batch(batch_id, readers=(reader,))
+        if batch.state != Batch.State.HELD:
+            raise ServiceError(
+                "batch_already_assigned", "Ce lot est déjà attribué : utilisez « Réattribuer »."
+            )
         held = list(
             batch.items.filter(active=True, exam__state=ExamState.QUEUED).values_list("exam_id", flat=True)
         )
@@ -122,7 +130,7 @@ def batch_assign(*, batch_id: int, reader: User, actor: User, dry_run: bool = Fa
 
 def _release_unread(batch: Batch, actor: User, reason: str, keep_batch: bool) -> list[int]:
     released = []
-    for exam_id in _unread_items(batch):
+    for exam_id in _unread_items(batch, not_in_reading=True):
         if assignment_release(
             exam_id=exam_id, actor=actor, reason=reason, code="BATCH", keep_batch=keep_batch
         ):
@@ -167,7 +175,7 @@ def batch_recall(*, batch_id: int, actor: User, dry_run: bool = False) -> BatchO
         batch = _locked_batch(batch_id)
         released = _release_unread(batch, actor, f"Lot « {batch.name} » rappelé.", keep_batch=False)
         BatchExam.objects.filter(batch=batch, active=True, exam__state=ExamState.QUEUED).update(active=False)
-        batch.state = Batch.State.RECALLED
+        batch.state = Batch.State.RECALLED  # a case being read stays with its reader until the verdict
         _log(batch, actor, "rappel", f"{len(released)} examen(s) rendu(s) à la file")
         if dry_run:
             transaction.set_rollback(True)
@@ -215,11 +223,11 @@ def batch_merge(*, batch_id: int, other_id: int, actor: User, dry_run: bool = Fa
         for pk in both:
             _locked_batch(pk, readers=(batch.reader,))
         batch, other = Batch.objects.get(pk=batch_id), Batch.objects.get(pk=other_id)
-        moving = _unread_items(other)
+        moving = _unread_items(other, not_in_reading=True)
         for exam_id in moving:
             assignment_release(exam_id=exam_id, actor=actor, reason=f"Lot fusionné dans « {batch.name} ».",
                                code="BATCH", keep_batch=True)  # fmt: skip
-        BatchExam.objects.filter(batch=other, active=True).update(active=False)
+        BatchExam.objects.filter(batch=other, exam_id__in=moving, active=True).update(active=False)
         queued = list(Exam.objects.filter(pk__in=moving, state=ExamState.QUEUED).values_list("pk", flat=True))
         BatchExam.objects.bulk_create([BatchExam(batch=batch, exam_id=pk) for pk in queued])
         plan = None

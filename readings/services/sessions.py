@@ -48,12 +48,15 @@ def reading_session_start(*, reader: User, size: int) -> tuple[ReadingSession, R
         ids = list(
             candidates.order_by(*QUEUE_ORDER)
             .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)[: size * 2]
+            .values_list("pk", flat=True)[: size * 4]  # room for the few the engine still refuses
         )
         plan = exams_assign_to_reader(
             exam_ids=ids, reader=reader, actor=reader, way=Assignment.Way.SESSION,
             session_id=session.pk, reader_locked=True, limit=size,
         )  # fmt: skip
+        if not plan.assigned:  # nothing for this reader now: do not leave an empty session open
+            session.state, session.ended_at = ReadingSession.State.ENDED, timezone.now()
+            session.save(update_fields=["state", "ended_at"])
     return session, plan
 
 
