@@ -3,24 +3,74 @@
     .venv/bin/python bench/run.py ingest [--n 200] [--reps 3] [--quick]
     .venv/bin/python bench/run.py renditions [--n 10] [--reps 3] [--j2k 4]
     .venv/bin/python bench/run.py [all] [--quick]       # both (what `make bench` runs)
+    .venv/bin/python bench/run.py assignment [--exams 10000] [--readers 30] [--workers 4] [--profile]
 
 Each prints a table and, last, one JSON line (also written to --json FILE when given).
 The ingest benchmark needs PostgreSQL (127.0.0.1:5432, user postgres), Redis (127.0.0.1:6379), Debian's
 `orthanc` and dcmtk's `storescu`; it creates and drops its own database `l2bench_<pid>`, uses Redis
 db 9 (--redis-db) and a temporary directory, and removes them on exit (also on Ctrl-C).
+The assignment benchmark runs `manage.py benchmark_assignment` (real Celery workers on PostgreSQL, then the
+coordinator's queue page with --queue-exams queued exams); it creates and drops its own database
+`l2_bench_<pid>` on the server of DATABASE_URL (default the local `postgres` user) and uses the Redis broker
+of CELERY_BROKER_URL (default 127.0.0.1:6379/0) with queues and keys of its own. It is not part of `all`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import ingest, renditions  # noqa: E402  (after the sys.path line: run as a script)
+from bench.common import PYTHON, REPO  # noqa: E402
+
+ASSIGNMENT_ENV = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/l2platform",  # only its server is used
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def assignment(args: argparse.Namespace) -> dict:
+    """`manage.py benchmark_assignment` in a child process; its JSON line is the report."""
+    argv = [PYTHON, "manage.py", "benchmark_assignment"]
+    for name in ("exams", "readers", "workers", "chunk", "queue_exams", "queue_requests"):
+        value = getattr(args, name)
+        if args.quick and value is None:
+            value = {"exams": 2000, "queue_exams": 10000, "queue_requests": 20}.get(name)
+        if value is not None:
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    argv += ["--profile"] if args.profile else []
+    env = {**ASSIGNMENT_ENV, **os.environ}
+    print(">> " + " ".join(argv[1:]), file=sys.stderr)
+    child = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = child.communicate()
+    finally:
+        if child.poll() is None:  # interrupted: the command drops its database in its own clean-up
+            child.terminate()
+            child.wait(timeout=120)
+    if child.returncode != 0:
+        raise SystemExit(f"benchmark_assignment failed (exit {child.returncode})")
+    report = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"assignment: {report['exams']} exams, {report['readers']} readers, {report['workers']} workers: "
+        f"{report['seconds']:.2f} s (target < {report['target_seconds']} s), {report['assigned']} assigned, "
+        f"{report['left']} left {report['left_why']}, eligible left {report['eligible_left']}, "
+        f"violations {report['violations']}"
+    )
+    page = report.get("queue_page")
+    if page:
+        print(f"queue page, {page['exams']} queued: " + (
+            f"p50 {page['p50_ms']} ms, p95 {page['p95_ms']} ms over {page['requests']} requests"
+            if "p50_ms" in page else page.get("error", "?")
+        ))  # fmt: skip
+    return {"benchmark": "assignment", **report}
 
 
 def _sigterm(signum, frame):
@@ -31,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("which", nargs="?", default="all", choices=["all", "ingest", "renditions"])
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=["all", "ingest", "renditions", "assignment"]
+    )
     parser.add_argument("--n", type=int, help="instances (ingest, default 200) or images (renditions, 10)")
     parser.add_argument("--reps", type=int, help="repetitions (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke run: ingest N=20 reps=1, renditions 3×1")
@@ -54,6 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         help="analysis: pause the Celery worker until every instance is acknowledged (no pixel contention)",
     )
     parser.add_argument("--j2k", type=int, help="renditions: also N JPEG 2000 lossless images (default 4)")
+    parser.add_argument("--exams", type=int, help="assignment: queued exams (default 10000)")
+    parser.add_argument("--readers", type=int, help="assignment: L2 readers (default 30)")
+    parser.add_argument("--workers", type=int, help="assignment: concurrent Celery workers (default 4)")
+    parser.add_argument("--chunk", type=int, help="assignment: exams per transaction (default 200)")
+    parser.add_argument(
+        "--queue-exams", type=int, help="assignment: queued exams for the queue page (100000)"
+    )
+    parser.add_argument("--queue-requests", type=int, help="assignment: measured queue page requests (50)")
+    parser.add_argument("--profile", action="store_true", help="assignment: time per phase of each chunk")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (debugging)")
     parser.add_argument("--json", type=Path, help="also write the JSON result(s) to this file")
     args = parser.parse_args(argv)
@@ -84,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             j2k = args.j2k if args.j2k is not None else (0 if args.quick else 4)
             reps = args.reps if args.which == "renditions" and args.reps else (1 if args.quick else 3)
             reports.append(renditions.run(m=n, reps=reps, j2k=j2k, keep=args.keep))
+        if args.which == "assignment":
+            reports.append(assignment(args))
     except KeyboardInterrupt:
         print("!! interrupted: processes, database and temporary files cleaned up", file=sys.stderr)
         return 130

@@ -56,10 +56,14 @@ class QueueFilter(django_filters.FilterSet):
         method="filter_deadline",
     )
     due_before = django_filters.DateFilter(
-        label=_("Échéance avant le"), field_name="due_at", lookup_expr="lte"
+        label=_("Échéance avant le"), field_name="due_at", lookup_expr="lte", widget=DATE
     )
-    urgent = django_filters.BooleanFilter(label=_("Urgent"), field_name="urgent")
-    in_batch = django_filters.BooleanFilter(label=_("Dans un lot"), method="filter_in_batch")
+    urgent = django_filters.ChoiceFilter(
+        label=_("Urgent"), choices=YES_NO, empty_label=_("Tous"), method="filter_urgent"
+    )
+    in_batch = django_filters.ChoiceFilter(
+        label=_("Dans un lot"), choices=YES_NO, empty_label=_("Tous"), method="filter_in_batch"
+    )
     wait = django_filters.ChoiceFilter(
         label=_("En attente parce que"),
         field_name="queue_wait_code",

@@ -17,14 +17,14 @@ def assign_exam(exam_id: int) -> int:
 
 
 @shared_task(acks_late=True)
-def assign_queue_drain(started_at: str, chunk: int = 200) -> dict:
+def assign_queue_drain(started_at: str, chunk: int = 500) -> dict:
     """One worker's share of a queue run; several run side by side (SKIP LOCKED)."""
     result = queue_drain(started_at=dt.datetime.fromisoformat(started_at), chunk=chunk)
     return {"selected": result.selected, "assigned": result.assigned, "waiting": result.waiting}
 
 
 @shared_task
-def assign_queued_exams(workers: int = 1, chunk: int = 200) -> dict:
+def assign_queued_exams(workers: int = 1, chunk: int = 500) -> dict:
     """Periodic safety net (and the coordinator's "assign now"): drain the queue, earliest deadline first."""
     started_at = timezone.now().isoformat()
     if workers <= 1:

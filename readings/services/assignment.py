@@ -27,6 +27,7 @@ from readings.services.reader_state import (
 )
 from screening.models import AuditEvent, Exam, ExamState, User
 from screening.services.audit import audit_record
+from screening.services.bulk import rows_update
 from screening.services.errors import ServiceError
 from screening.services.exam_state import exam_transition, exams_transition_bulk
 
@@ -118,22 +119,21 @@ def queue_assign(
 
 
 def _record_queue_look(decisions: list[Decision], now: dt.datetime) -> None:
-    Exam.objects.bulk_update(
-        [
-            Exam(
-                pk=d.exam_id,
-                queue_checked_at=now,
-                queue_wait_code=d.wait_code,
-                queue_wait_reason=(f"{WAIT_CODES[d.wait_code]}. {d.why}" if d.wait_code else "")[:300],
-            )
+    rows_update(
+        Exam,
+        {
+            d.exam_id: {
+                "queue_checked_at": now,
+                "queue_wait_code": d.wait_code,
+                "queue_wait_reason": (f"{WAIT_CODES[d.wait_code]}. {d.why}" if d.wait_code else "")[:300],
+            }
             for d in decisions
-        ],
+        },
         ["queue_checked_at", "queue_wait_code", "queue_wait_reason"],
-        batch_size=500,
     )
 
 
-def queue_drain(*, started_at: dt.datetime, chunk: int = 200, actor: User | None = None) -> QueueResult:
+def queue_drain(*, started_at: dt.datetime, chunk: int = 500, actor: User | None = None) -> QueueResult:
     """Assign the whole queue chunk by chunk; several workers may drain the same run side by side."""
     total = QueueResult()
     while True:

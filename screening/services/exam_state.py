@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from screening.models import Exam, ExamState, ExamStatusEvent, User
 
+from .bulk import rows_update
 from .errors import ServiceError
 
 S = ExamState
@@ -89,13 +90,13 @@ def exams_transition_bulk(
             .values_list("pk", flat=True)
         )
         now = timezone.now()
-        Exam.objects.bulk_update(
-            [
-                Exam(pk=pk, state=to_state, state_changed_at=now, state_reason=reasons.get(pk, ""))
+        rows_update(
+            Exam,
+            {
+                pk: {"state": to_state, "state_changed_at": now, "state_reason": reasons.get(pk, "")}
                 for pk in ids
-            ],
+            },
             ["state", "state_changed_at", "state_reason"],
-            batch_size=500,
         )
         ExamStatusEvent.objects.bulk_create(
             [
