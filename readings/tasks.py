@@ -4,9 +4,8 @@ import datetime as dt
 
 from celery import shared_task
 from django.db import transaction
-from django.utils import timezone
 
-from readings.services.assignment import queue_assign, queue_drain
+from readings.services.assignment import db_now, queue_assign, queue_drain
 from readings.services.housekeeping import assignment_housekeeping as housekeeping
 
 
@@ -26,7 +25,7 @@ def assign_queue_drain(started_at: str, chunk: int = 500) -> dict:
 @shared_task
 def assign_queued_exams(workers: int = 1, chunk: int = 500) -> dict:
     """Periodic safety net (and the coordinator's "assign now"): drain the queue, earliest deadline first."""
-    started_at = timezone.now().isoformat()
+    started_at = db_now().isoformat()
     if workers <= 1:
         return assign_queue_drain(started_at, chunk)
     for _ in range(workers):

@@ -8,9 +8,10 @@ are the database's last guards.
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -63,7 +64,7 @@ def queue_assign(
     Exams another transaction holds are skipped (SKIP LOCKED), so concurrent workers share the queue.
     Exams that stay queued record why. `checked_before` skips exams already looked at in this run.
     """
-    today, now = timezone.localdate(), timezone.now()
+    today, now = timezone.localdate(), db_now()
     rules = rules_current()
     result = QueueResult()
     with transaction.atomic():
@@ -135,12 +136,33 @@ def _record_queue_look(decisions: list[Decision], now: dt.datetime) -> None:
 
 def queue_drain(*, started_at: dt.datetime, chunk: int = 500, actor: User | None = None) -> QueueResult:
     """Assign the whole queue chunk by chunk; several workers may drain the same run side by side."""
-    total = QueueResult()
+    total, retries = QueueResult(), 0
     while True:
         part = queue_assign(limit=chunk, checked_before=started_at, actor=actor)
-        if part.selected == 0:
+        if part.selected:
+            total.add(part)
+            continue
+        # Nothing we could lock: done, unless unlooked-at exams are held by another transaction right now
+        # (a session or a coordinator's action); wait briefly for them rather than leave them to the next run.
+        pending = (
+            Exam.objects.filter(state=ExamState.QUEUED)
+            .exclude(held_in_batch())
+            .exclude(queue_checked_at__gte=started_at)
+            .exists()
+        )
+        if not pending or retries >= 5:
             return total
-        total.add(part)
+        retries += 1
+        time.sleep(0.2)
+
+
+def db_now() -> dt.datetime:
+    """The database's clock, so that run stamps compare on one clock whatever machine a worker runs on."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 @dataclass

@@ -25,7 +25,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.utils import timezone
+
+from readings.services.assignment import db_now
 
 TARGET_SECONDS = 5
 BENCH_DB = re.compile(r"l2_bench_\d+")
@@ -253,7 +254,7 @@ class Command(BaseCommand):
                 bench.workers_wait_ready(pool)
                 self._log(f"{o['workers']} workers prêts ; attribution…")
                 cpu0, load0 = _cpu_times(), os.getloadavg()[0]
-                started_at, t0 = timezone.now(), time.perf_counter()
+                started_at, t0 = db_now(), time.perf_counter()
                 bench.drains_dispatch(pool, started_at=started_at, chunk=o["chunk"], count=o["workers"])
                 done = bench.drains_wait(pool, count=o["workers"])
                 seconds = time.perf_counter() - t0
