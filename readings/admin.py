@@ -42,6 +42,18 @@ class ReaderProfileAdmin(admin.ModelAdmin):
     inlines = [ReaderAbsenceInline, DeclaredConflictInline]
 
 
+@admin.register(ReaderAbsence)
+class ReaderAbsenceAdmin(admin.ModelAdmin):
+    list_display = ("reader", "starts_on", "ends_on", "reason")
+    list_filter = ("reader__site",)
+    date_hierarchy = "starts_on"
+
+
+@admin.register(DeclaredConflict)
+class DeclaredConflictAdmin(admin.ModelAdmin):
+    list_display = ("reader", "practice", "reason")
+
+
 @admin.register(AssignmentRules)
 class AssignmentRulesAdmin(admin.ModelAdmin):
     """Versioned: saving writes a new version (the latest applies), so every past decision keeps its rules."""

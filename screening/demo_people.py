@@ -140,7 +140,7 @@ STAFF = (
 
 # (username, first name, last name, other fields): the centre's own accounts.
 CENTRE_USERS = (
-    ("coord.allier", "Sylvie", "Chabrol", {"centre_role": CentreRole.COORDINATOR}),
+    ("coord.allier", "Sylvie", "Chabrol", {"centre_role": CentreRole.COORDINATOR, "is_staff": True}),
     ("dr.morel", "Françoise", "Morel", {"centre_role": CentreRole.PHYSICIAN, "title": "Dr", "rpps": "10003810453"}),
     ("admin", "Administrateur", "Démo", {"centre_role": CentreRole.ADMINISTRATOR, "is_staff": True, "is_superuser": True}),
 )  # fmt: skip

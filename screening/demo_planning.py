@@ -4,6 +4,8 @@ an urgent pin and the coordinator's alerts — all through the real models and s
 import datetime as dt
 from collections.abc import Callable
 
+from django.contrib.auth.models import Group
+
 from readings.models import AssignmentRules, DeclaredConflict, ReaderAbsence, ReaderProfile, SiteShare
 from readings.services.assignment import exam_pin_urgent
 from readings.services.batches import batch_create
@@ -30,6 +32,10 @@ def home_sites_set(org: Organisation) -> None:
 
 def planning_demo(org: Organisation, today: dt.date, log: Callable[[str], None]) -> None:
     """After the exams are loaded: calendars, capacities, rules, a batch and alerts as a centre would have."""
+    # The coordinator edits rules, calendars and capacities in the admin through the "Coordination" group.
+    group = Group.objects.filter(name="Coordination").first()
+    if group is not None:
+        org.coordinator.groups.add(group)
     AssignmentRules.objects.create(
         created_by=org.coordinator, note="Règles initiales (valeurs du cahier des charges)"
     )

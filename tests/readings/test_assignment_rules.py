@@ -177,3 +177,22 @@ def test_due_date_counts_from_the_mammogram(world):
     reader_at(world["moulins"])
     exam = _exam(world, days_ago=14)
     assert exam.due_at == exam.mammogram_date + dt.timedelta(days=15)
+
+
+def test_a_coordinator_in_the_coordination_group_edits_rules_and_calendars_but_not_exams(world, client):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import PASSWORD
+
+    coord = world["coord"]
+    coord.is_staff = True
+    coord.save()
+    coord.groups.add(Group.objects.get(name="Coordination"))
+    client.login(username=coord.username, password=PASSWORD)
+    data = {"yearly_target": 1500, "stale_after_hours": 48, "reading_lock_minutes": 30,
+            "session_timeout_minutes": 60, "alert_due_within_days": 3, "note": "48 h"}  # fmt: skip
+    assert client.post("/admin/readings/assignmentrules/add/", data).status_code == 302
+    assert AssignmentRules.objects.get().stale_after_hours == 48
+    assert client.get("/admin/readings/readerabsence/add/").status_code == 200
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 200
+    assert client.get("/admin/screening/exam/").status_code == 403

@@ -6,7 +6,8 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from screening.celery import app
 
-pytestmark = pytest.mark.django_db
+# The scheduler closes stale database connections itself: run outside the per-test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_database_scheduler_installs_the_assignment_and_reconciler_tasks():
