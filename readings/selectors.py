@@ -20,6 +20,7 @@ def reader_worklist(*, reader: User) -> QuerySet[Assignment]:
     return (
         Assignment.objects.filter(reader=reader, state=Assignment.State.ACTIVE)
         .exclude(exam__l1_radiologist=reader)
+        .exclude(readings__status=L2Reading.Status.PROVISIONAL)  # read, inside its undo window
         .select_related("exam__practice", "exam__participant")
         .annotate(
             prior_count=Count("exam__priors"),
@@ -59,14 +60,14 @@ def reader_session(*, reader: User) -> SessionProgress | None:
     )
     if session is None:
         return None
-    following = (
-        reader_worklist(reader=reader).filter(session=session).values_list("exam_id", flat=True).first()
-    )
+    unread = reader_worklist(reader=reader).filter(session=session)
+    following = unread.values_list("exam_id", flat=True).first()
+    left = unread.count()  # a verdict inside its undo window counts as read
     return SessionProgress(
         session=session,
         assigned=session.n_assigned,
-        read=session.n_read,
-        left=session.n_left,
+        read=session.n_read + (session.n_left - left),
+        left=left,
         released=session.n_released,
         next_exam_id=following,
     )
@@ -133,13 +134,19 @@ def coordinator_dashboard(*, today: dt.date | None = None) -> dict:
                 "assignments", filter=Q(assignments__state=Assignment.State.ACTIVE), distinct=True
             ),
             read_year=Count(
-                "l2_readings", filter=Q(l2_readings__submitted_at__date__gte=year_start), distinct=True
+                "l2_readings",
+                filter=Q(
+                    l2_readings__submitted_at__date__gte=year_start,
+                    l2_readings__status=L2Reading.Status.FINAL,
+                ),
+                distinct=True,
             ),
         )
         .order_by("last_name")
     )
     per_site = (
-        L2Reading.objects.values("site__name")
+        L2Reading.objects.filter(status=L2Reading.Status.FINAL)
+        .values("site__name")
         .annotate(
             total=Count("pk"),
             positive=Count("pk", filter=Q(verdict=L2Reading.Verdict.ANOMALY)),

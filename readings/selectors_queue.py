@@ -290,7 +290,9 @@ def readers_overview(*, today: dt.date) -> dict:
         absences.setdefault(absence.reader_id, absence)
     user_ids = [p.user_id for p in profiles]
     read_week = dict(
-        L2Reading.objects.filter(reader_id__in=user_ids, submitted_at__date__gte=week_start(today))
+        L2Reading.objects.filter(
+            status=L2Reading.Status.FINAL, reader_id__in=user_ids, submitted_at__date__gte=week_start(today)
+        )
         .values("reader_id")
         .annotate(n=Count("pk"))
         .values_list("reader_id", "n")

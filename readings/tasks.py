@@ -39,3 +39,19 @@ def assignment_housekeeping() -> dict:
     done = housekeeping()
     transaction.on_commit(lambda: assign_queued_exams.delay())
     return done
+
+
+@shared_task(acks_late=True)
+def l2_reading_finalize_task(reading_id: int) -> bool:
+    """The verdict's undo window has passed: make it final (no-op if withdrawn or already final)."""
+    from readings.services.verdicts import l2_reading_finalize
+
+    return l2_reading_finalize(reading_id=reading_id)
+
+
+@shared_task
+def l2_readings_finalize_due_task() -> int:
+    """Periodic safety net: verdicts whose finalisation message was lost."""
+    from readings.services.verdicts import l2_readings_finalize_due
+
+    return l2_readings_finalize_due()

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from readings.forms import L2VerdictForm
-from readings.models import ReadingSession
+from readings.models import L2Reading, ReadingSession
 from readings.selectors import (
     exam_for_reader,
     reader_next_exam_id,
@@ -18,6 +18,8 @@ from readings.selectors import (
 )
 from readings.services.l2_reading import l2_reading_open, l2_reading_submit
 from readings.services.reader_state import rules_current
+from readings.services.verdicts import l2_readings_finalize_due
+from readings.views_verdicts import undo_context, undo_offer
 from screening.models import AuditEvent, ExamState
 from screening.selectors import standard_views
 from screening.services.audit import audit_record
@@ -29,6 +31,7 @@ HANGING = (("RCC", "LCC"), ("RMLO", "LMLO"))  # H1: right breast on the viewer's
 
 @reader_required
 def worklist(request: HttpRequest) -> HttpResponse:
+    l2_readings_finalize_due(reader=request.user)
     today = timezone.localdate()
     assignments = list(reader_worklist(reader=request.user))
     for assignment in assignments:
@@ -46,6 +49,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "assignments": assignments,
             "done": readings_done_by(reader=request.user),
             "session": reader_session(reader=request.user),
+            "undo": undo_context(request),
             "session_sizes": ReadingSession.SIZES,
             "session_timeout": rules_current().session_timeout_minutes,
         },
@@ -54,8 +58,12 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 @reader_required
 def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
+    l2_readings_finalize_due(reader=request.user)
     exam = exam_for_reader(reader=request.user, exam_id=exam_id)
-    open_for_reading = exam.state in (ExamState.ASSIGNED, ExamState.IN_READING)
+    open_for_reading = (
+        exam.state in (ExamState.ASSIGNED, ExamState.IN_READING)
+        and not exam.l2_readings.filter(reader=request.user, status=L2Reading.Status.PROVISIONAL).exists()
+    )  # a verdict inside its undo window: withdraw it first
     l1 = exam.l1_form
     # F6: the normal verdict takes the L1 ACR per breast when it is 1 or 2, else 1.
     initial = {"acr_right": l1.acr_final_right if l1.acr_final_right in (1, 2) else 1,
@@ -84,6 +92,8 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
                 request,
                 f"Examen {exam.participant.programme_id} — seconde lecture enregistrée : {reading.get_verdict_display()}.",
             )
+            if reading.status == L2Reading.Status.PROVISIONAL:
+                undo_offer(request, reading, exam.participant.programme_id)
             session = reader_session(reader=request.user)
             if session is not None and session.left == 0:
                 messages.info(
@@ -122,5 +132,6 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
         "l1_lesions": exam.l1_form.lesions.all(),
         "readings": exam.l2_readings.filter(reader=request.user),
         "session": reader_session(reader=request.user),
+        "undo": undo_context(request),
     }
     return render(request, "readings/read.html", context)

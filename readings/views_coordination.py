@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from readings.selectors import coordinator_dashboard, exams_with_verdicts
+from readings.services.verdicts import l2_readings_finalize_due
 from screening.models import AuditEvent, ExamState
 from screening.services.audit import audit_record
 from screening.views.common import client_ip, coordinator_required
@@ -12,6 +13,7 @@ from screening.views.common import client_ip, coordinator_required
 
 @coordinator_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    l2_readings_finalize_due()  # verdicts past their undo window count as final here
     audit_record(
         actor=request.user,
         action=AuditEvent.Action.DASHBOARD_VIEW,

@@ -22,6 +22,7 @@ from readings.selectors_queue import (
 )
 from readings.services.alerts import alert_acknowledge as alert_acknowledge_service
 from readings.services.assignment import assignment_release, exam_assign, exam_pin_urgent
+from readings.services.verdicts import l2_readings_finalize_due
 from readings.tasks import assign_queued_exams
 from screening.models import AuditEvent, ExamState
 from screening.services.audit import audit_record
@@ -137,6 +138,7 @@ def _release(request: HttpRequest, exam, label: str) -> None:
 def queue(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _exam_action(request, fallback=reverse("coordination:queue"))
+    l2_readings_finalize_due()  # verdicts past their undo window leave the queue's open states
     context = queue_page(params=request.GET, today=timezone.localdate())
     _view_audit(request, f"file L2 {request.GET.urlencode()}".strip())
     context["nav_alerts"] = alerts_unseen_count()

@@ -212,6 +212,7 @@ class DemoLoader:
             )
             marks = [_mark(instance, finding.quadrant) for instance in views]
             l2_reading_submit(
+                undo_seconds=0,
                 exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.ANOMALY,
                 findings=[FindingInput(**{**finding.__dict__, "marks": marks})], proposed_exams=proposed,
                 comment="Anomalie non décrite en première lecture : bilan de diagnostic différé conseillé.",
@@ -219,6 +220,7 @@ class DemoLoader:
             )  # fmt: skip
         elif kind == "CTI":
             l2_reading_submit(
+                undo_seconds=0,
                 exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.CTI,
                 cti_items=self._pick("cti", CTIS), reading_seconds=seconds,
             )  # fmt: skip
@@ -226,6 +228,7 @@ class DemoLoader:
             form = exam.l1_form
             acr = [a if a in (1, 2) else 2 for a in (form.acr_final_right, form.acr_final_left)]
             l2_reading_submit(
+                undo_seconds=0,
                 exam_id=exam.pk, reader=reader, verdict=L2Reading.Verdict.NORMAL,
                 acr_right=acr[0], acr_left=acr[1], reading_seconds=seconds,
             )  # fmt: skip

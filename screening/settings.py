@@ -152,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-stuck-exams": {"task": "screening.tasks.reconcile_stuck_exams", "schedule": 300.0},
     "assign-queued-exams": {"task": "readings.tasks.assign_queued_exams", "schedule": 120.0},
     "assignment-housekeeping": {"task": "readings.tasks.assignment_housekeeping", "schedule": 300.0},
+    "finalize-due-verdicts": {"task": "readings.tasks.l2_readings_finalize_due_task", "schedule": 30.0},
 }
 
 REST_FRAMEWORK = {
@@ -198,6 +199,8 @@ L2_RESULT_DEADLINE_DAYS = 15
 L2_DUE_SOON_DAYS = 10
 L2_REQUIRED_VIEWS = ("RCC", "LCC", "RMLO", "LMLO")
 L2_READING_LOCK_MINUTES = 30
+# F8 d: a verdict stays provisional (withdrawable with Ctrl+Z) this long; 0 makes it final at once.
+L2_UNDO_WINDOW_SECONDS = env.int("L2_UNDO_WINDOW_SECONDS", default=5)
 L2_READER_DAILY_CAPACITY = env.int("L2_READER_DAILY_CAPACITY", default=120)
 INGEST_STUCK_MINUTES = 10
 # R-SCOPE-4 (!): L2 after a refused BDI. The foundation issue keeps ACR 0 exams out of L2.

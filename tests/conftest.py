@@ -94,6 +94,12 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _verdicts_final_at_once(settings):
+    """Verdicts are final at once in tests (no undo window), unless a test of the window sets one."""
+    settings.L2_UNDO_WINDOW_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run in process by default; the worker test switches to a real worker over Redis."""
     from screening.celery import app

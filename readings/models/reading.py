@@ -15,6 +15,12 @@ class L2Reading(models.Model):
         ANOMALY = "ANOMALY", _("Anomalie")
         CTI = "CTI", _("Clichés techniquement insuffisants")
 
+    class Status(models.TextChoices):
+        # F8 d: a verdict is provisional during the undo window, then final; a withdrawn one is kept.
+        PROVISIONAL = "PROVISIONAL", _("Provisoire (annulable)")
+        FINAL = "FINAL", _("Définitive")
+        WITHDRAWN = "WITHDRAWN", _("Annulée par le lecteur")
+
     exam = models.ForeignKey("screening.Exam", on_delete=models.PROTECT, related_name="l2_readings")
     assignment = models.ForeignKey(
         "readings.Assignment", null=True, blank=True, on_delete=models.PROTECT, related_name="readings"
@@ -35,6 +41,10 @@ class L2Reading(models.Model):
     reading_seconds = models.PositiveIntegerField(null=True, blank=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
     client_uuid = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(_("statut"), max_length=12, choices=Status.choices, default=Status.FINAL)
+    final_at = models.DateTimeField(_("définitive à"), null=True, blank=True)  # server clock decides
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(_("temps de lecture (F9)"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("seconde lecture")
@@ -46,8 +56,17 @@ class L2Reading(models.Model):
             models.CheckConstraint(
                 condition=models.Q(acr_right__lte=5, acr_left__lte=5), name="l2_reading_acr_range"
             ),
+            # One live verdict per assignment: a double key press can never record two.
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=~models.Q(status="WITHDRAWN") & models.Q(assignment__isnull=False),
+                name="one_live_reading_per_assignment",
+            ),
         ]
-        indexes = [models.Index(fields=["exam", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["exam", "submitted_at"]),
+            models.Index(fields=["status", "final_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"L2 {self.exam_id} {self.verdict}"

@@ -1,8 +1,10 @@
 """Recording the second reading: validation of the verdict, immutability, outcome and discordance."""
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -121,8 +123,15 @@ def l2_reading_submit(
     proposed_exams: str = "",
     reading_seconds: int | None = None,
     client_uuid: uuid.UUID | None = None,
+    timings: dict | None = None,
+    undo_seconds: int | None = None,
 ) -> L2Reading:
-    """Record a final L2 reading and move the exam to its outcome. Replaying the same client_uuid is harmless."""
+    """Record an L2 verdict. Replaying the same client_uuid is harmless.
+
+    During the undo window (F8 d, `settings.L2_UNDO_WINDOW_SECONDS`) the verdict is provisional: the exam stays
+    in reading and the reader may withdraw it; it becomes final — exam outcome, discordance — when the window
+    ends (Celery countdown, the reader's next request, or the periodic pass). A zero window finalises at once.
+    """
     findings, cti_items = findings or [], cti_items or []
     if client_uuid is not None:
         previous = L2Reading.objects.filter(client_uuid=client_uuid, reader=reader).first()
@@ -149,9 +158,13 @@ def l2_reading_submit(
         ).first()
         if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
             raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
+        if assignment.readings.exclude(status=L2Reading.Status.WITHDRAWN).exists():
+            raise ServiceError("already_submitted", "Un verdict est déjà enregistré pour cet examen.")
         if exam.state == ExamState.ASSIGNED:
             exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
         profile = ReaderProfile.objects.select_related("site").get(user=reader)
+        window = settings.L2_UNDO_WINDOW_SECONDS if undo_seconds is None else undo_seconds
+        now = timezone.now()
         reading = L2Reading.objects.create(
             exam=exam,
             assignment=assignment,
@@ -166,34 +179,53 @@ def l2_reading_submit(
             comment=comment,
             reading_seconds=reading_seconds,
             client_uuid=client_uuid,
+            timings=timings or {},
+            status=L2Reading.Status.PROVISIONAL if window > 0 else L2Reading.Status.FINAL,
+            final_at=now + dt.timedelta(seconds=window),
         )
         for finding in findings:
             L2Finding.objects.create(reading=reading, **finding.__dict__)
         for item in cti_items:
             CtiItem.objects.create(reading=reading, **item.__dict__)
+        if window > 0:
+            from readings.tasks import l2_reading_finalize_task
+
+            transaction.on_commit(
+                lambda: l2_reading_finalize_task.apply_async(args=[reading.pk], countdown=window + 0.5)
+            )
+        else:
+            reading_outcome_apply(exam=exam, reading=reading, assignment=assignment, actor=reader)
+    _session_touch(reader)
+    return reading
+
+
+def reading_outcome_apply(
+    *, exam: Exam, reading: L2Reading, assignment: Assignment | None, actor: User | None
+) -> None:
+    """The verdict is final: the assignment ends and the exam moves to its outcome (caller holds the exam lock)."""
+    verdict = reading.verdict
+    if assignment is not None:
         assignment.state, assignment.ended_at = Assignment.State.COMPLETED, timezone.now()
         assignment.started_at = assignment.started_at or assignment.ended_at
         assignment.save(update_fields=["state", "ended_at", "started_at"])
-        BatchExam.objects.filter(exam=exam, active=True).update(active=False)
-        outcome = {
-            L2Reading.Verdict.NORMAL: ExamState.L2_NEGATIVE,
-            L2Reading.Verdict.ANOMALY: ExamState.L2_POSITIVE,
-            L2Reading.Verdict.CTI: ExamState.CTI_REQUESTED,
-        }[verdict]
-        exam_transition(exam_id=exam.pk, to_state=outcome, actor=reader, reason=reading_summary(reading))
-        if verdict != L2Reading.Verdict.NORMAL:
-            form = exam.l1_form
-            Discordance.objects.create(
-                exam=exam,
-                reading=reading,
-                kind=Discordance.Kind.L2_POSITIVE
-                if verdict == L2Reading.Verdict.ANOMALY
-                else Discordance.Kind.CTI,
-                l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
-                l2_summary=reading_summary(reading)[:300],
-            )
-    _session_touch(reader)
-    return reading
+    BatchExam.objects.filter(exam=exam, active=True).update(active=False)
+    outcome = {
+        L2Reading.Verdict.NORMAL: ExamState.L2_NEGATIVE,
+        L2Reading.Verdict.ANOMALY: ExamState.L2_POSITIVE,
+        L2Reading.Verdict.CTI: ExamState.CTI_REQUESTED,
+    }[verdict]
+    exam_transition(exam_id=exam.pk, to_state=outcome, actor=actor, reason=reading_summary(reading))
+    if verdict != L2Reading.Verdict.NORMAL:
+        form = exam.l1_form
+        Discordance.objects.create(
+            exam=exam,
+            reading=reading,
+            kind=Discordance.Kind.L2_POSITIVE
+            if verdict == L2Reading.Verdict.ANOMALY
+            else Discordance.Kind.CTI,
+            l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
+            l2_summary=reading_summary(reading)[:300],
+        )
 
 
 def reading_summary(reading: L2Reading) -> str:

@@ -79,9 +79,8 @@ def reader_states(
         .values_list("reader_id", "n")
     )
     year_done = dict(
-        L2Reading.objects.filter(
-            reader_id__in=user_ids, submitted_at__date__gte=today.replace(month=1, day=1)
-        )
+        L2Reading.objects.filter(status=L2Reading.Status.FINAL)
+        .filter(reader_id__in=user_ids, submitted_at__date__gte=today.replace(month=1, day=1))
         .values("reader_id")
         .annotate(n=Count("pk"))
         .values_list("reader_id", "n")
