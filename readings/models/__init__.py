@@ -1,5 +1,6 @@
 from .assignment import Assignment, DeclaredConflict, ReaderAbsence, ReaderLoad, ReaderProfile
 from .planning import Alert, AssignmentRules, Batch, BatchExam, ReadingSession, SiteShare
+from .preferences import ReaderPreference
 from .reading import CtiItem, Discordance, L2Finding, L2Reading
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "L2Reading",
     "ReaderAbsence",
     "ReaderLoad",
+    "ReaderPreference",
     "ReaderProfile",
     "ReadingSession",
     "SiteShare",

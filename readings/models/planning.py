@@ -153,6 +153,7 @@ class Alert(models.Model):
         NO_READER = "NO_READER", _("Aucun lecteur éligible")
         STALE = "STALE", _("Attribution non ouverte, réattribuée")
         READER_BEHIND = "READER_BEHIND", _("Lecteur en retard sur l'objectif annuel")
+        DEFERRED = "DEFERRED", _("Cas mis de côté par un lecteur")
 
     kind = models.CharField(max_length=14, choices=Kind.choices)
     key = models.CharField(max_length=80)  # kind + object: at most one open alert per key

@@ -298,21 +298,26 @@ def assignment_release(
         assignment = Assignment.objects.filter(exam=exam, state=Assignment.State.ACTIVE).first()
         if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
             return False
-        ReaderProfile.objects.select_for_update().filter(user_id=assignment.reader_id).first()
-        assigned_on = timezone.localdate(assignment.assigned_at)
-        for period, start in (("D", assigned_on), ("W", week_start(assigned_on))):
-            ReaderLoad.objects.filter(
-                reader_id=assignment.reader_id, period=period, starts_on=start, assigned__gt=0
-            ).update(assigned=F("assigned") - 1)
-        assignment.state, assignment.ended_at = Assignment.State.RELEASED, timezone.now()
-        assignment.release_code, assignment.release_reason = code, reason[:300]
-        assignment.save(update_fields=["state", "ended_at", "release_code", "release_reason"])
-        if not keep_batch:
-            BatchExam.objects.filter(exam=exam, active=True).update(active=False)
+        assignment_end(assignment=assignment, code=code, reason=reason, keep_batch=keep_batch)
         if exam.state == ExamState.IN_READING:
             exam_transition(exam_id=exam.pk, to_state=ExamState.ASSIGNED, actor=actor, reason=reason)
         exam_transition(exam_id=exam.pk, to_state=ExamState.QUEUED, actor=actor, reason=reason)
     return True
+
+
+def assignment_end(*, assignment: Assignment, code: str, reason: str, keep_batch: bool = False) -> None:
+    """End an active assignment without reading it: its load is given back (caller holds the exam lock)."""
+    ReaderProfile.objects.select_for_update().filter(user_id=assignment.reader_id).first()
+    assigned_on = timezone.localdate(assignment.assigned_at)
+    for period, start in (("D", assigned_on), ("W", week_start(assigned_on))):
+        ReaderLoad.objects.filter(
+            reader_id=assignment.reader_id, period=period, starts_on=start, assigned__gt=0
+        ).update(assigned=F("assigned") - 1)
+    assignment.state, assignment.ended_at = Assignment.State.RELEASED, timezone.now()
+    assignment.release_code, assignment.release_reason = code, reason[:300]
+    assignment.save(update_fields=["state", "ended_at", "release_code", "release_reason"])
+    if not keep_batch:
+        BatchExam.objects.filter(exam_id=assignment.exam_id, active=True).update(active=False)
 
 
 def exam_pin_urgent(*, exam_id: int, actor: User, urgent: bool) -> None:
