@@ -1,12 +1,13 @@
 from django.urls import path
 
-from readings import api_workstation, views, views_sessions, views_verdicts
+from readings import api_workstation, views, views_sessions, views_verdicts, views_workstation
 
 app_name = "readings"
 urlpatterns = [
     path("", views.worklist, name="worklist"),
     path("examen/<int:exam_id>/", views.read_exam, name="read"),
     path("verdict/<int:reading_id>/annuler/", views_verdicts.withdraw, name="withdraw"),
+    path("poste/", views_workstation.workstation, name="workstation"),
     # The reading workstation's JSON endpoints and the originals of the views (issue 5).
     path("api/cas/<int:exam_id>/", api_workstation.case, name="api_case"),
     path("api/cas/<int:exam_id>/verdict/", api_workstation.verdict, name="api_verdict"),
