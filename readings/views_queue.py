@@ -23,13 +23,14 @@ from readings.selectors_queue import (
 from readings.services.alerts import alert_acknowledge as alert_acknowledge_service
 from readings.services.assignment import assignment_release, exam_assign, exam_pin_urgent
 from readings.services.verdicts import l2_readings_finalize_due
+from readings.services.workstation import exam_deferral_resolve
 from readings.tasks import assign_queued_exams
 from screening.models import AuditEvent, ExamState
 from screening.services.audit import audit_record
 from screening.services.errors import ServiceError
 from screening.views.common import client_ip, coordinator_required
 
-EXAM_ACTIONS = ("pin", "unpin", "assign", "release")
+EXAM_ACTIONS = ("pin", "unpin", "assign", "release", "resolve_deferral")
 
 
 def _int(value: str | None) -> int | None:
@@ -79,6 +80,15 @@ def _exam_action(request: HttpRequest, *, fallback: str) -> HttpResponse:
             )
         elif action == "assign":
             _assign(request, exam, label)
+        elif action == "resolve_deferral":
+            target = request.POST.get("to_state", "")
+            exam_deferral_resolve(
+                exam_id=exam.pk, actor=request.user, to_state=target, note=request.POST.get("reason", "")
+            )
+            messages.success(
+                request,
+                _("Cas %(n)s : mise de côté traitée (%(s)s).") % {"n": label, "s": ExamState(target).label},
+            )
         else:
             _release(request, exam, label)
     except ServiceError as error:

@@ -135,3 +135,18 @@ def test_key_map_overrides_are_checked_for_azerty_and_duplicates(client):
     assert (
         put.status_code == 200 and put.json()["keymap"]["normal"] == "b" and put.json()["lockout_ms"] == 1500
     )
+
+
+def test_the_coordinator_resolves_a_deferred_case_from_the_queue_page(client, world):
+    first = world["exams"][0]
+    _post(client, f"/lecture/api/cas/{first.pk}/mettre-de-cote/", {"reason": "PRIOR_MISSING"})
+    coord = coordinator()
+    client.login(username=coord.username, password=PASSWORD)
+    page = client.get("/coordination/file/", {"state": "DEFERRED"}).content.decode()
+    assert 'data-testid="resolve-deferral"' in page and "antériorité manquante" in page
+    done = client.post(
+        "/coordination/file/", {"action": "resolve_deferral", "exam": first.pk, "to_state": "AWAITING_PRIORS"}
+    )
+    assert done.status_code == 302
+    first.refresh_from_db()
+    assert first.state == ExamState.AWAITING_PRIORS
