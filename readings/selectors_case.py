@@ -104,11 +104,11 @@ def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
     prior_views = _views(prior)[0] if prior is not None else {}
     assignment = Assignment.objects.filter(exam=exam, reader=reader).order_by("-pk").first()
     provisional = exam.l2_readings.filter(reader=reader, status=L2Reading.Status.PROVISIONAL).first()
-    following = [
-        pk
-        for pk in reader_worklist(reader=reader).values_list("exam_id", flat=True)[: prefetch + 1]
-        if pk != exam.pk
-    ][:prefetch]
+    # The reader's whole remaining list in reading order (session first): the page orders skips against it.
+    queue = [
+        pk for pk in reader_worklist(reader=reader).values_list("exam_id", flat=True)[:500] if pk != exam.pk
+    ]
+    following = queue[:prefetch]
     session = reader_session(reader=reader)
     p = exam.participant
     l1 = exam.l1_form
@@ -152,6 +152,7 @@ def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
         if provisional
         else None,
         "next": following,
+        "queue": queue,
         "session": {"read": session.read, "assigned": session.assigned} if session else None,
         "urls": {
             "verdict": reverse("readings:api_verdict", args=[exam.pk]),
