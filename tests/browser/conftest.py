@@ -110,3 +110,22 @@ def login_fixture():
 def shots_dir() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+# cornerstone3D needs WebGL2: Chromium headless gets it from SwiftShader (software), never a CPU fallback.
+GL_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+
+
+@pytest.fixture(scope="module")
+def gl_browser(browser):
+    """A second Chromium from the session's Playwright, with WebGL2 on SwiftShader for the workstation."""
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=GL_ARGS)
+    yield chromium
+    chromium.close()

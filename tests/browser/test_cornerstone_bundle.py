@@ -33,7 +33,7 @@ from pydicom.uid import (
 )
 
 from screening.dicom.synth import DETECTORS, make_mammogram, mammogram_pixels, write_mammogram
-from tests.browser.conftest import CHROMIUM, SHOTS
+from tests.browser.conftest import SHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +42,6 @@ BUNDLE_URL = "/static/vendor/cornerstone/cornerstone.js"
 PAGE_PATH = "/__cornerstone_bundle_test__/"
 # WebGL2 on SwiftShader through ANGLE: no GPU on the test machines. Headless Chromium 156 picks SwiftShader by
 # itself (even with --disable-gpu), but newer Chromium versions only do so when told, hence the explicit flags.
-GL_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 TIMEOUT_MS = 60_000
 WEIGHT_MODULUS = 65521  # pixel i weighs (i % 65521) + 1: the weighted sum stays exact in a JS double
 SAMPLES = 997
@@ -249,14 +241,6 @@ def mammograms(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------------ browser
-
-
-@pytest.fixture(scope="module")
-def gl_browser(browser):
-    """A second Chromium from the session's Playwright, launched with the SwiftShader WebGL flags."""
-    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=GL_ARGS)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture

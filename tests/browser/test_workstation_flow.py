@@ -255,25 +255,6 @@ def test_skip_returns_last_and_defer_reaches_the_coordinator(page, login):
 
 # ---------------------------------------------------------------------------------- with the real viewer.js
 
-GL_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
-
-
-@pytest.fixture(scope="module")
-def gl_browser(browser):
-    """A second Chromium from the session's Playwright, with WebGL2 on SwiftShader for cornerstone3D."""
-    from tests.browser.conftest import CHROMIUM
-
-    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=GL_ARGS)
-    yield chromium
-    chromium.close()
-
 
 @pytest.fixture
 def gl_page(gl_browser, server):

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 
 from screening.dicom.synth import make_mammogram
 from screening.services.exams import exam_submit
-from tests.browser.conftest import CHROMIUM, SHOTS
+from tests.browser.conftest import SHOTS
 from tests.factories import (
     PracticeFactory,
     SiteFactory,
@@ -34,14 +34,6 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-GL_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 HARNESS = "/static/js/workstation/dev/viewer-harness.html"
 TIMEOUT_MS = 60_000
 ROWS, COLS = 320, 256
@@ -64,13 +56,27 @@ def band_pixels(row_letter: str, col_letter: str, slot: str, rows=ROWS, cols=COL
     else:
         a[rows // 10 : rows - rows // 10, :band] = BAND
     top_is_stored_top = col_letter == TARGET[slot][1]  # rows increase towards the column letter
-    block = slice(rows // 10 + 10, rows // 10 + 40) if top_is_stored_top else slice(rows - rows // 10 - 40, rows - rows // 10 - 10)
+    block = (
+        slice(rows // 10 + 10, rows // 10 + 40)
+        if top_is_stored_top
+        else slice(rows - rows // 10 - 40, rows - rows // 10 - 10)
+    )
     a[block, cols // 2 - 15 : cols // 2 + 15] = MARKER
     return a
 
 
-def write_view(path: Path, exam, slot: str, orientation: tuple[str, str], *, spacing=0.1, photometric="MONOCHROME2",
-               voi_lut: bool = False, rows=ROWS, cols=COLS) -> Path:
+def write_view(
+    path: Path,
+    exam,
+    slot: str,
+    orientation: tuple[str, str],
+    *,
+    spacing=0.1,
+    photometric="MONOCHROME2",
+    voi_lut: bool = False,
+    rows=ROWS,
+    cols=COLS,
+) -> Path:
     laterality, view = slot[0], slot[1:]
     pixels = band_pixels(orientation[0][0], orientation[1][0], slot, rows, cols)
     if photometric == "MONOCHROME1":
@@ -124,16 +130,11 @@ def org():
     return org
 
 
-@pytest.fixture(scope="module")
-def gl_browser(browser):
-    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=GL_ARGS)
-    yield chromium
-    chromium.close()
-
-
 @pytest.fixture
 def viewer_page(gl_browser, server, org, login):
-    context = gl_browser.new_context(base_url=server.url, locale="fr-FR", viewport={"width": 1200, "height": 828})
+    context = gl_browser.new_context(
+        base_url=server.url, locale="fr-FR", viewport={"width": 1200, "height": 828}
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors, console = [], []
@@ -217,22 +218,31 @@ def test_four_up_is_back_to_back_for_every_orientation(viewer_page, org, variant
         cols = band_columns(img)
         assert cols.size, f"{slot}: no chest-wall band on screen"
         if slot[0] == "R":
-            assert cols.min() > w * 0.85 and cols.max() >= w - 12, f"{slot} band at {cols.min()}–{cols.max()} of {w}"
+            assert cols.min() > w * 0.85 and cols.max() >= w - 12, (
+                f"{slot} band at {cols.min()}–{cols.max()} of {w}"
+            )
         else:
-            assert cols.max() < w * 0.15 and cols.min() <= 11, f"{slot} band at {cols.min()}–{cols.max()} of {w}"
+            assert cols.max() < w * 0.15 and cols.min() <= 11, (
+                f"{slot} band at {cols.min()}–{cols.max()} of {w}"
+            )
         top, bottom = image_rows(img)
         _, my = marker_centroid(img)
         assert my < (top + bottom) / 2, f"{slot}: lateral/axilla marker not on top ({my} in {top}–{bottom})"
         if slot.endswith("MLO"):
             assert top <= 40, f"{slot}: MLO not top-aligned (image from row {top})"
         else:
-            assert abs((top + bottom) / 2 - h / 2) < 20, f"{slot}: CC not centred vertically ({top}–{bottom} in {h})"
+            assert abs((top + bottom) / 2 - h / 2) < 20, (
+                f"{slot}: CC not centred vertically ({top}–{bottom} in {h})"
+            )
         labels = {
             edge: cell(viewer_page, slot).locator(f".l2v-orient-{edge}").inner_text()
             for edge in ("left", "right", "top", "bottom")
         }
         row, col = TARGET[slot]
-        assert labels == {"right": row, "left": OPPOSITE[row], "bottom": col, "top": OPPOSITE[col]}, (slot, labels)
+        assert labels == {"right": row, "left": OPPOSITE[row], "bottom": col, "top": OPPOSITE[col]}, (
+            slot,
+            labels,
+        )
         assert "ACTUELLE" in cell(viewer_page, slot).locator(".l2v-overlay").inner_text()
 
 
@@ -323,10 +333,13 @@ def test_same_physical_scale_and_mirrored_pan(viewer_page, org):
 def test_preview_first_then_lossless_swap_in_place_and_marks(viewer_page, org):
     """G3 + §6 marks: the 8-bit preview paints first, is swapped in place for the lossless image; P1–P3."""
     first, cold, second = (
-        submitted_exam(practice=org.practice, staff=org.staff, l1=org.l1, days_ago=days) for days in (10, 9, 8)
+        submitted_exam(practice=org.practice, staff=org.staff, l1=org.l1, days_ago=days)
+        for days in (10, 9, 8)
     )
     # Slow the lossless originals down so the preview is seen and its placement compared.
-    viewer_page.route("**/lecture/dicom/**", lambda route: (viewer_page.wait_for_timeout(1500), route.continue_()))
+    viewer_page.route(
+        "**/lecture/dicom/**", lambda route: (viewer_page.wait_for_timeout(1500), route.continue_())
+    )
     viewer_page.evaluate("(id) => { window.openingPromise = window.openExam(id); }", first.pk)
     viewer_page.wait_for_function("() => performance.getEntriesByName('l2:first-paint').length === 1")
     assert viewer_page.evaluate("() => window.viewer.losslessReady()") is False
@@ -370,8 +383,13 @@ def test_preview_first_then_lossless_swap_in_place_and_marks(viewer_page, org):
     assert viewer_page.evaluate("() => performance.getEntriesByName('l2:prefetch-done').length") == 1
     painted_before = viewer_page.evaluate("() => performance.getEntriesByName('l2:painted').length")
     viewer_page.keyboard.press("n")
-    viewer_page.wait_for_function("(n) => window.viewer.losslessReady() && performance.getEntriesByName('l2:painted').length > n", arg=painted_before)
-    p1 = viewer_page.evaluate("() => performance.getEntriesByName('l2:painted').at(-1).startTime - window.keyAt")
+    viewer_page.wait_for_function(
+        "(n) => window.viewer.losslessReady() && performance.getEntriesByName('l2:painted').length > n",
+        arg=painted_before,
+    )
+    p1 = viewer_page.evaluate(
+        "() => performance.getEntriesByName('l2:painted').at(-1).startTime - window.keyAt"
+    )
     figures = {**cold, "P1": p1}
     (SHOTS / "workstation-timing.json").write_text(json.dumps(figures, indent=1))
     print("measured (headless, SwiftShader, GE 2294×1914 uncompressed):", figures)
