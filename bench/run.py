@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py renditions [--n 10] [--reps 3] [--j2k 4]
     .venv/bin/python bench/run.py [all] [--quick]       # both (what `make bench` runs)
     .venv/bin/python bench/run.py assignment [--exams 10000] [--readers 30] [--workers 4] [--profile]
+    .venv/bin/python bench/run.py workstation [--cases 12] [--reps 3] [--cold 4] [--uncompressed]
 
 Each prints a table and, last, one JSON line (also written to --json FILE when given).
 The ingest benchmark needs PostgreSQL (127.0.0.1:5432, user postgres), Redis (127.0.0.1:6379), Debian's
@@ -13,6 +14,11 @@ The assignment benchmark runs `manage.py benchmark_assignment` (real Celery work
 coordinator's queue page with --queue-exams queued exams); it creates and drops its own database
 `l2_bench_<pid>` on the server of DATABASE_URL (default the local `postgres` user) and uses the Redis broker
 of CELERY_BROKER_URL (default 127.0.0.1:6379/0) with queues and keys of its own. It is not part of `all`.
+The workstation benchmark (bench/workstation.py) reads --cases full-size 4-view cases with a prior in Debian's
+headless Chromium (Playwright, /usr/bin/chromium) against gunicorn on loopback and reports the workstation's
+performance marks (P1 prefetched next case, P2 cold first paint, P3 cold lossless, tab memory) against peers
+measured by the same browser; it creates and drops its own database `l2bench_<pid>` (127.0.0.1:5432, user
+postgres), needs no Redis (tasks run eagerly) and is not part of `all`.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import ingest, renditions  # noqa: E402  (after the sys.path line: run as a script)
+from bench import ingest, renditions, workstation  # noqa: E402  (after the sys.path line: run as a script)
 from bench.common import PYTHON, REPO  # noqa: E402
 
 ASSIGNMENT_ENV = {
@@ -73,6 +79,19 @@ def assignment(args: argparse.Namespace) -> dict:
     return {"benchmark": "assignment", **report}
 
 
+def workstation_bench(args: argparse.Namespace) -> dict:
+    cfg = workstation.Config(
+        cases=args.cases or (3 if args.quick else 12),
+        reps=args.reps or (1 if args.quick else 3),
+        cold=args.cold if args.cold is not None else (1 if args.quick else 4),
+        compress=not args.uncompressed,
+        gunicorn_workers=args.gunicorn_workers,
+        gunicorn_threads=args.gunicorn_threads,
+        keep=args.keep,
+    )
+    return workstation.Workstation(cfg).run()
+
+
 def _sigterm(signum, frame):
     raise KeyboardInterrupt  # the benchmarks clean up in their finally blocks
 
@@ -82,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["all", "ingest", "renditions", "assignment"]
+        "which",
+        nargs="?",
+        default="all",
+        choices=["all", "ingest", "renditions", "assignment", "workstation"],
     )
     parser.add_argument("--n", type=int, help="instances (ingest, default 200) or images (renditions, 10)")
     parser.add_argument("--reps", type=int, help="repetitions (default 3)")
@@ -115,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--queue-requests", type=int, help="assignment: measured queue page requests (50)")
     parser.add_argument("--profile", action="store_true", help="assignment: time per phase of each chunk")
+    parser.add_argument("--cases", type=int, help="workstation: cases read per repetition (default 12)")
+    parser.add_argument("--cold", type=int, help="workstation: extra cold opens per repetition (default 4)")
+    parser.add_argument(
+        "--uncompressed", action="store_true", help="workstation: uncompressed originals (default JPEG 2000)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (debugging)")
     parser.add_argument("--json", type=Path, help="also write the JSON result(s) to this file")
     args = parser.parse_args(argv)
@@ -147,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(renditions.run(m=n, reps=reps, j2k=j2k, keep=args.keep))
         if args.which == "assignment":
             reports.append(assignment(args))
+        if args.which == "workstation":
+            reports.append(workstation_bench(args))
     except KeyboardInterrupt:
         print("!! interrupted: processes, database and temporary files cleaned up", file=sys.stderr)
         return 130
