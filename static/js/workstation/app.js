@@ -27,7 +27,7 @@ const S = {
   viewer: null, kind: "", panel: null, outbox: null, station: null,
   cases: new Map(), done: new Set(), skipped: [], front: [], nextIds: [], current: null,
   lockUntil: Infinity, lockStarted: false, blocked: false, last: null, base: null, assigned: null,
-  prefetched: new Set(), opening: 0,
+  prefetched: new Set(), prefetchedJson: new Map(), opening: 0,
 }; // fmt: skip
 window.L2Workstation = S; // for the browser tests and for support
 const status = new StatusBar(document.getElementById("ws-status"), t);
@@ -117,7 +117,10 @@ async function prefetchNext() {
     S.prefetched.add(id);
     try {
       const response = await getJSON(`${caseUrl(id)}?prefetch=1`);
-      if (response.ok) S.viewer.prefetch?.(response.data);
+      if (response.ok) {
+        S.prefetchedJson.set(id, { data: response.data, at: performance.now() });
+        S.viewer.prefetch?.(response.data);
+      }
     } catch (error) { /* the case opens cold */ }
   }
 }
@@ -130,10 +133,21 @@ async function openCase(id) {
   lock();
   endEl.hidden = true;
   let response;
-  try {
-    response = await getJSON(caseUrl(id));
-  } catch (error) {
-    response = { ok: false, data: { detail: t.networkError } };
+  // P1: a prefetched case opens from the JSON already here (under a minute old); the server is still told
+  // (audit "cas ouvert") and the list order refreshed in the background.
+  const early = S.prefetchedJson.get(id);
+  S.prefetchedJson.delete(id);
+  if (early && performance.now() - early.at < 60_000) {
+    response = { ok: true, data: early.data };
+    getJSON(caseUrl(id)).then((fresh) => {
+      if (fresh.ok && S.current?.id === id) S.nextIds = fresh.data.next || S.nextIds;
+    }).catch(() => {});
+  } else {
+    try {
+      response = await getJSON(caseUrl(id));
+    } catch (error) {
+      response = { ok: false, data: { detail: t.networkError } };
+    }
   }
   if (opening !== S.opening) return;
   if (!response.ok) {
