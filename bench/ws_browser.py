@@ -41,7 +41,7 @@ RESOURCES_JS = """() => performance.getEntriesByType('resource').map((r) => ({
   encoded: r.encodedBodySize, transfer: r.transferSize}))"""
 MEMORY_JS = """(cases) => {
   const cs = window.L2Cornerstone && window.L2Cornerstone.core;
-  const abs = (u) => 'wadouri:' + new URL(u, location.href).href;
+  const abs = (u) => (u.includes('/frames/') ? 'wadors:' : 'wadouri:') + new URL(u, location.href).href;
   const per = {};
   let full = 0;
   for (const [id, urls] of Object.entries(cases)) {

@@ -77,9 +77,9 @@ def helper_load(cases: int, workdir: Path, compress: bool) -> dict:
 
     django.setup()
     from django.core.files import File
-    from django.urls import reverse
 
     from readings.models import ReaderProfile
+    from readings.selectors_case import case_view
     from readings.services.l2_reading import l2_reading_open, l2_reading_submit
     from screening.models import (
         Exam,
@@ -162,16 +162,20 @@ def helper_load(cases: int, workdir: Path, compress: bool) -> dict:
             raise SystemExit(f"exam {current.pk}: prior {prior.pk} not linked")
 
         def urls(exam: Exam) -> tuple[list[str], list[str | None]]:
+            """What the viewer loads per view: the WADO-RS HTJ2K frame if built, else the original; previews."""
             views = {
                 v.slot: v
-                for v in exam.instances.filter(is_default_for_slot=True).prefetch_related("renditions")
+                for v in exam.instances.filter(is_default_for_slot=True)
+                .select_related("series__study")
+                .prefetch_related("renditions")
             }
             ordered = [views[s] for s in ("RCC", "LCC", "RMLO", "LMLO")]
-            previews = []
+            loads, previews = [], []
             for v in ordered:
-                display = next((r for r in v.renditions.all() if r.kind == "DISPLAY"), None)
-                previews.append(reverse("rendition", args=[v.pk, "affichage"]) if display else None)
-            return [reverse("readings:dicom", args=[v.sop_uid]) for v in ordered], previews
+                view = case_view(v)
+                loads.append(view["wado"]["frames_url"] if view["wado"] else view["url"])
+                previews.append(view["preview_url"])
+            return loads, previews
 
         cur_urls, cur_previews = urls(current)
         prior_urls, _ = urls(prior)

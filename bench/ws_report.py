@@ -105,8 +105,8 @@ def case_json_times(resources: list[dict], to: int, key_t: float) -> dict:
 
 
 def bandwidth(resources: list[dict], cases: int) -> dict:
-    dicom = [r for r in resources if "/lecture/dicom/" in r["name"]]
-    previews = [r for r in resources if "/affichage" in r["name"]]
+    dicom = [r for r in resources if "/lecture/dicom/" in r["name"] or "/lecture/wado/" in r["name"]]
+    previews = [r for r in resources if "/affichage" in r["name"] or "/apercu" in r["name"]]
     n = max(cases, 1)
     return {
         "cases_opened": cases,
@@ -164,7 +164,7 @@ def print_report(r: dict) -> None:
     for bw in r["bandwidth_per_case"]:
         if bw:
             print(
-                f"bandwidth: {bw['dicom_mb_per_case']} MB of DICOM per case opened, previews {bw['preview_kb_mean']} kB each"
+                f"bandwidth: {bw['dicom_mb_per_case']} MB of lossless frames / DICOM per case opened, previews {bw['preview_kb_mean']} kB each"
             )
     d = r["session_detail"]
     print(

@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from readings.models import (
     Alert,
@@ -11,6 +15,7 @@ from readings.models import (
     ReaderAbsence,
     ReaderProfile,
     ReadingSession,
+    ReadingStation,
     SiteShare,
 )
 
@@ -115,7 +120,16 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(L2Reading)
 class L2ReadingAdmin(admin.ModelAdmin):
-    list_display = ("exam", "reader", "verdict", "acr_right", "acr_left", "submitted_at")
+    list_display = (
+        "exam",
+        "reader",
+        "verdict",
+        "acr_right",
+        "acr_left",
+        "station_diagnostic",
+        "submitted_at",
+    )
+    list_filter = ("station_diagnostic", "verdict", "status")  # "poste diagnostique" oui / non / inconnu
 
     def has_change_permission(self, request, obj=None):
         return False  # final readings are immutable (R-RET-2)
@@ -124,3 +138,64 @@ class L2ReadingAdmin(admin.ModelAdmin):
 @admin.register(Discordance)
 class DiscordanceAdmin(admin.ModelAdmin):
     list_display = ("exam", "kind", "status", "opened_at")
+
+
+@admin.register(ReadingStation)
+class ReadingStationAdmin(admin.ModelAdmin):
+    """Declared reading stations (§9). The browser is enrolled from the station itself (link below)."""
+
+    list_display = (
+        "name",
+        "site",
+        "monitor_model",
+        "resolution",
+        "device_pixel_ratio",
+        "calibration_state",
+        "qa_state",
+        "active",
+        "enrolled_at",
+    )
+    list_filter = ("site", "active")
+    search_fields = ("name", "monitor_model")
+    readonly_fields = ("enrolled_at", "enrolled_by", "enrol_link")
+    fieldsets = (
+        (None, {"fields": ("name", "site", "active", "note")}),
+        (_("Écran"), {"fields": ("monitor_model", "screen_width", "screen_height", "device_pixel_ratio")}),
+        (
+            _("Étalonnage et contrôle qualité"),
+            {"fields": ("calibrated_on", "calibration_validity_days", "qa_on", "qa_validity_days")},
+        ),
+        (_("Navigateur du poste"), {"fields": ("enrol_link", "enrolled_at", "enrolled_by")}),
+    )
+
+    @admin.display(description=_("définition"))
+    def resolution(self, obj):
+        return f"{obj.screen_width} × {obj.screen_height}"
+
+    @staticmethod
+    def _due(due):
+        if due is None:
+            return _("non renseigné")
+        if due < timezone.localdate():
+            return format_html("<strong>{} {}</strong>", _("périmé depuis le"), f"{due:%d/%m/%Y}")
+        return format_html("{} {}", _("jusqu'au"), f"{due:%d/%m/%Y}")
+
+    @admin.display(description=_("étalonnage GSDF"))
+    def calibration_state(self, obj):
+        return self._due(obj.calibration_due)
+
+    @admin.display(description=_("contrôle qualité"))
+    def qa_state(self, obj):
+        return self._due(obj.qa_due)
+
+    @admin.display(description=_("enrôler ce navigateur"))
+    def enrol_link(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Enregistrez d'abord le poste.")
+        url = reverse("readings:station_enrol", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{}</a> — {}',
+            url,
+            _("Enrôler ce navigateur"),
+            _("à ouvrir sur le navigateur du poste lui-même (adresse à copier si besoin)."),
+        )

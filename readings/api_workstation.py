@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from readings.api_stations import station_status_for_request
 from readings.selectors_case import case_for_reader
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_submit
 from readings.services.verdicts import l2_readings_finalize_due
@@ -96,9 +97,12 @@ def verdict(request: HttpRequest, exam_id: int) -> JsonResponse:
             reading_seconds=int(data["reading_seconds"]) if data.get("reading_seconds") else None,
             client_uuid=uuid.UUID(client) if client else None,
             timings=data.get("timings") if isinstance(data.get("timings"), dict) else {},
+            station_status=station_status_for_request(request),
         )
     except ServiceError as error:
-        return _error(400, error.code, error.message, error.field or "")
+        # §9: refused because of the display, not the content: the client keeps the case (F8 e).
+        status = 409 if error.code == "station_not_diagnostic" else 400
+        return _error(status, error.code, error.message, error.field or "")
     except (TypeError, ValueError) as exc:
         return _error(400, "bad_verdict", f"Verdict illisible : {exc}")
     return JsonResponse(

@@ -7,14 +7,22 @@ from django.urls import reverse
 
 from readings.models import Assignment, L2Reading
 from readings.selectors import exam_for_reader, reader_session, reader_worklist
-from screening.models import DicomInstance, Exam, User
+from screening.models import DicomInstance, Exam, Rendition, User
+from screening.services.renditions import HTJ2K_LOSSLESS_RPCL
 
 SLOTS = ("RCC", "LCC", "RMLO", "LMLO")
 PRIOR_MIN_MONTHS = 12  # C8: default prior = the latest at least 12 months older
 
 
-def _view(instance: DicomInstance) -> dict:
-    display = next((r for r in instance.renditions.all() if r.kind == "DISPLAY"), None)
+def case_view(instance: DicomInstance) -> dict:
+    renditions = {r.kind: r for r in instance.renditions.all()}
+    preview = renditions.get(Rendition.Kind.PREVIEW)
+    display = renditions.get(Rendition.Kind.DISPLAY)
+    htj2k = renditions.get(Rendition.Kind.HTJ2K)
+    if preview:
+        preview_url = reverse("rendition_webp", args=[instance.pk, "apercu"])
+    else:
+        preview_url = reverse("rendition", args=[instance.pk, "affichage"]) if display else None
     return {
         "sop_uid": instance.sop_uid,
         "slot": instance.slot,
@@ -36,19 +44,37 @@ def _view(instance: DicomInstance) -> dict:
         "sha256": instance.sha256,
         "size_bytes": instance.size_bytes,
         "url": reverse("readings:dicom", args=[instance.sop_uid]),
-        "preview_url": reverse("rendition", args=[instance.pk, "affichage"]) if display else None,
+        "preview_url": preview_url,
+        # WADO-RS lossless frame (HTJ2K) with its header inline; null → the viewer loads `url` (the original).
+        "wado": _wado(instance, htj2k) if htj2k else None,
+    }
+
+
+def _wado(instance: DicomInstance, htj2k: Rendition) -> dict:
+    uids = [instance.series.study.study_uid, instance.series.series_uid, instance.sop_uid]
+    return {
+        "frames_url": reverse("readings:wado_frames", args=[*uids, "1"]),
+        "metadata_url": reverse("readings:wado_metadata", args=uids),
+        "metadata": htj2k.metadata,
+        "transfer_syntax": HTJ2K_LOSSLESS_RPCL,
+        "pixel_sha256": htj2k.pixel_sha256,
+        "size_bytes": htj2k.size_bytes,
     }
 
 
 def _views(exam: Exam) -> tuple[dict[str, dict], list[dict]]:
     """The default image of each standard slot (C6), and every other image as an extra view."""
     standard, extra = {}, []
-    instances = exam.instances.prefetch_related("renditions").order_by("slot", "-acquisition_datetime", "pk")
+    instances = (
+        exam.instances.select_related("series__study")
+        .prefetch_related("renditions")
+        .order_by("slot", "-acquisition_datetime", "pk")
+    )
     for instance in instances:
         if instance.is_default_for_slot and instance.slot in SLOTS:
-            standard[instance.slot] = _view(instance)
+            standard[instance.slot] = case_view(instance)
         else:
-            extra.append(_view(instance))
+            extra.append(case_view(instance))
     duplicates = {v["slot"] for v in extra if v["slot"]}
     for slot in duplicates & set(standard):
         standard[slot]["badge"] = "+" + str(sum(1 for v in extra if v["slot"] == slot))

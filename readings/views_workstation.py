@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from readings.selectors import exam_for_reader, reader_next_exam_id, reader_session
 from readings.services.verdicts import l2_readings_finalize_due
-from readings.services.workstation import keymap_for
+from readings.services.workstation import keymap_for, keymap_key_label
 from screening.models import AuditEvent
 from screening.services.audit import audit_record
 from screening.views.common import client_ip, reader_required
@@ -24,12 +24,15 @@ def workstation(request: HttpRequest) -> HttpResponse:
         object_ref="poste de lecture",
         ip_address=client_ip(request),
     )
+    prefs = keymap_for(user=request.user)
     return render(
         request,
         "readings/workstation.html",
         {
             "first_exam_id": first,
             "session": reader_session(reader=request.user),
-            "prefs": keymap_for(user=request.user),
+            "prefs": prefs,
+            # The reader's own keys on the buttons, not the defaults (the key map is editable).
+            "keys": {action: keymap_key_label(key) for action, key in prefs["keymap"].items()},
         },
     )

@@ -202,6 +202,11 @@ L2_READING_LOCK_MINUTES = 30
 # F8 d: a verdict stays provisional (withdrawable with Ctrl+Z) this long; 0 makes it final at once.
 L2_UNDO_WINDOW_SECONDS = env.int("L2_UNDO_WINDOW_SECONDS", default=5)
 L2_READER_DAILY_CAPACITY = env.int("L2_READER_DAILY_CAPACITY", default=120)
+# §9 declared reading station: when True, a verdict from a non-diagnostic display is refused (HTTP 409); when
+# False (default, so the demo works on any screen) it is recorded with the "non diagnostique" status.
+L2_VERDICT_REQUIRES_DIAGNOSTIC_STATION = env.bool("L2_VERDICT_REQUIRES_DIAGNOSTIC_STATION", default=False)
+L2_STATION_MIN_AREA_MPX = env.float("L2_STATION_MIN_AREA_MPX", default=5.0)
+L2_STATION_COOKIE = "l2_station"
 INGEST_STUCK_MINUTES = 10
 # R-SCOPE-4 (!): L2 after a refused BDI. The foundation issue keeps ACR 0 exams out of L2.
 L2_ON_REFUSED_BDI = env.bool("L2_ON_REFUSED_BDI", default=False)

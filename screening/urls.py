@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api_docs"),
     path("dicomweb/", include("screening.dicomweb.urls")),
     path("images/<int:instance_id>/<str:kind>.png", images.rendition, name="rendition"),
+    path("images/<int:instance_id>/<str:kind>.webp", images.rendition, name="rendition_webp"),
 ]
 urlpatterns += i18n_patterns(
     path("", common.home, name="home"),

@@ -1,7 +1,8 @@
 from .assignment import Assignment, DeclaredConflict, ReaderAbsence, ReaderLoad, ReaderProfile
 from .planning import Alert, AssignmentRules, Batch, BatchExam, ReadingSession, SiteShare
 from .preferences import ReaderPreference
-from .reading import CtiItem, Discordance, L2Finding, L2Reading
+from .reading import CtiItem, Discordance, FindingDepth, L2Finding, L2Reading
+from .stations import ReadingStation
 
 __all__ = [
     "Alert",
@@ -12,6 +13,7 @@ __all__ = [
     "CtiItem",
     "DeclaredConflict",
     "Discordance",
+    "FindingDepth",
     "L2Finding",
     "L2Reading",
     "ReaderAbsence",
@@ -19,5 +21,6 @@ __all__ = [
     "ReaderPreference",
     "ReaderProfile",
     "ReadingSession",
+    "ReadingStation",
     "SiteShare",
 ]

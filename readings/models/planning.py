@@ -119,7 +119,7 @@ class ReadingSession(models.Model):
         ENDED = "ENDED", _("Terminée")
         EXPIRED = "EXPIRED", _("Expirée (inactivité)")
 
-    SIZES = (25, 50, 100)
+    SIZES = (20, 25, 50, 100)  # 20 first: the workstation spec's default séance (F2)
 
     reader = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reading_sessions"
@@ -137,7 +137,9 @@ class ReadingSession(models.Model):
             models.UniqueConstraint(
                 fields=["reader"], condition=models.Q(state="ACTIVE"), name="uniq_active_session_per_reader"
             ),
-            models.CheckConstraint(condition=models.Q(size__in=(25, 50, 100)), name="session_size_choice"),
+            models.CheckConstraint(
+                condition=models.Q(size__in=(20, 25, 50, 100)), name="session_size_choice"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,9 @@ class L2Reading(models.Model):
     final_at = models.DateTimeField(_("définitive à"), null=True, blank=True)  # server clock decides
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(_("temps de lecture (F9)"), default=dict, blank=True)
+    # §9: the station status the server evaluated when the verdict arrived; None = not recorded (older rows).
+    station_diagnostic = models.BooleanField(_("poste diagnostique"), null=True, blank=True)
+    station_status = models.JSONField(_("état du poste de lecture"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("seconde lecture")
@@ -76,6 +79,12 @@ class L2Reading(models.Model):
         return self.verdict == self.Verdict.ANOMALY
 
 
+class FindingDepth(models.TextChoices):
+    ANTERIOR = "ANT", _("antérieur")
+    MIDDLE = "MOY", _("moyen")
+    POSTERIOR = "POST", _("postérieur")
+
+
 class L2Finding(models.Model):
     """One anomaly marked by the second reader on one breast."""
 
@@ -84,6 +93,8 @@ class L2Finding(models.Model):
     lesion_type = models.CharField(_("type"), max_length=1, choices=LesionType.choices)
     quadrant = models.CharField(_("localisation"), max_length=4, choices=Quadrant.choices)
     clock = models.PositiveSmallIntegerField(_("rayon horaire"), null=True, blank=True)
+    # Thirds of the nipple → chest-wall distance, from the marks (spec §7).
+    depth = models.CharField(_("profondeur"), max_length=4, choices=FindingDepth.choices, blank=True)
     acr = models.PositiveSmallIntegerField(_("ACR"), choices=[(0, "0"), (3, "3"), (4, "4"), (5, "5")])
     size_mm = models.PositiveSmallIntegerField(_("taille (mm)"), null=True, blank=True)
     marks = models.JSONField(default=list, blank=True)  # [{sop_uid, x, y}] in stored-pixel coordinates

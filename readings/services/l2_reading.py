@@ -13,11 +13,13 @@ from readings.models import (
     BatchExam,
     CtiItem,
     Discordance,
+    FindingDepth,
     L2Finding,
     L2Reading,
     ReaderProfile,
     ReadingSession,
 )
+from readings.services.stations import station_refusal_detail, station_verdicts_allowed
 from screening.models import Exam, ExamState, User
 from screening.services.errors import ServiceError
 from screening.services.exam_state import exam_transition
@@ -35,6 +37,7 @@ class FindingInput:
     size_mm: int | None = None
     comment: str = ""
     marks: list[dict] = field(default_factory=list)
+    depth: str = ""  # FindingDepth code; last so positional callers keep their meaning
 
 
 @dataclass
@@ -97,6 +100,8 @@ def _validate(
                 )
             if finding.clock is not None and not 1 <= finding.clock <= 12:
                 raise ServiceError("finding_clock", "Le rayon horaire va de 1 à 12 h.")
+            if finding.depth not in ("", *FindingDepth.values):
+                raise ServiceError("finding_depth", "Profondeur : antérieur, moyen ou postérieur.")
     elif verdict == L2Reading.Verdict.CTI:
         if not cti:
             raise ServiceError(
@@ -125,18 +130,24 @@ def l2_reading_submit(
     client_uuid: uuid.UUID | None = None,
     timings: dict | None = None,
     undo_seconds: int | None = None,
+    station_status: dict | None = None,
 ) -> L2Reading:
     """Record an L2 verdict. Replaying the same client_uuid is harmless.
 
     During the undo window (F8 d, `settings.L2_UNDO_WINDOW_SECONDS`) the verdict is provisional: the exam stays
     in reading and the reader may withdraw it; it becomes final — exam outcome, discordance — when the window
     ends (Celery countdown, the reader's next request, or the periodic pass). A zero window finalises at once.
+
+    `station_status` is the server's evaluation of the display (services/stations.py), stored on the reading;
+    with `settings.L2_VERDICT_REQUIRES_DIAGNOSTIC_STATION` a non-diagnostic (or unknown) one is refused.
     """
     findings, cti_items = findings or [], cti_items or []
     if client_uuid is not None:
         previous = L2Reading.objects.filter(client_uuid=client_uuid, reader=reader).first()
         if previous is not None:
             return previous
+    if not station_verdicts_allowed(status=station_status):
+        raise ServiceError("station_not_diagnostic", station_refusal_detail(status=station_status))
     if verdict == L2Reading.Verdict.ANOMALY:
         for side, attr in (("D", "acr_right"), ("G", "acr_left")):
             side_acrs = [f.acr for f in findings if f.side == side]
@@ -180,6 +191,8 @@ def l2_reading_submit(
             reading_seconds=reading_seconds,
             client_uuid=client_uuid,
             timings=timings or {},
+            station_diagnostic=station_status.get("diagnostic") if station_status else None,
+            station_status=station_status or {},
             status=L2Reading.Status.PROVISIONAL if window > 0 else L2Reading.Status.FINAL,
             final_at=now + dt.timedelta(seconds=window),
         )

@@ -63,28 +63,112 @@ def exam_defer(*, exam_id: int, reader: User, reason_code: str, text: str = "") 
     return exam
 
 
+# French labels of the key map's actions (§8), for the editor page and the refusal messages.
+KEYMAP_ACTION_LABELS = {
+    "normal": "Normal (et cas suivant)", "anomaly": "Anomalie (marquage)",
+    "cti": "CTI (clichés techniquement insuffisants)", "commit": "Valider / fermer la fiche",
+    "skip": "Passer le cas", "defer": "Mettre le cas de côté", "cancel": "Annuler le mode en cours",
+    "next_stage": "Étape suivante", "next_stage_alt": "Étape suivante (seconde touche)",
+    "previous_stage": "Étape précédente", "stage_4up": "Quatre incidences", "stage_cc": "CC droite et gauche",
+    "stage_mlo": "MLO droite et gauche", "stage_cc_prior": "CC avec l'antériorité",
+    "home": "Retour aux quatre incidences", "decision": "Étape de décision",
+    "fit": "Ajuster (sein / fenêtre)", "one_to_one": "Taille réelle 1:1", "magnifier": "Loupe",
+    "measure": "Mesure", "preset": "Préréglage de fenêtrage suivant", "reset_wl": "Rétablir le fenêtrage",
+    "invert": "Inverser les niveaux de gris", "flicker": "Alterner actuelle / antériorité",
+    "overlays": "Masquer / montrer les annotations", "zoom_in": "Zoom avant", "zoom_out": "Zoom arrière",
+}  # fmt: skip
+# Named keys a binding may use (KeyboardEvent.key, or .code for digits), with their French names.
+KEYMAP_KEY_NAMES = {
+    " ": "Espace", "Enter": "Entrée", "Escape": "Échap", "ArrowLeft": "←", "ArrowRight": "→", "ArrowUp": "↑",
+    "ArrowDown": "↓", "Home": "Début", "End": "Fin", "PageUp": "Page préc.", "PageDown": "Page suiv.",
+    "Insert": "Inser", "Delete": "Suppr", "F2": "F2", "F4": "F4", "F8": "F8", "F9": "F9",
+    **{f"Digit{d}": str(d) for d in range(10)}, **{f"Numpad{d}": f"Pavé {d}" for d in range(10)},
+}  # fmt: skip
+# Keys the browser or the page keeps (history, reload, find, full screen, devtools, focus moves): never bound.
+KEYMAP_BROWSER_KEYS = {"Backspace", "Tab", "F1", "F3", "F5", "F6", "F7", "F10", "F11", "F12", "ContextMenu"}
+# Beyond SHIFTED_ON_AZERTY: more characters needing Shift, and those needing AltGr (Ctrl+Alt: never matched).
+KEYMAP_NEEDS_MODIFIER = SHIFTED_ON_AZERTY | set("°¨£µ§>~#{|`\\^@}€¤")
+# Unshifted AZERTY top row: these characters are the digit keys, bound by code as keys.js matches them.
+AZERTY_TOP_ROW = {"&": "Digit1", "é": "Digit2", '"': "Digit3", "'": "Digit4", "(": "Digit5",
+                  "è": "Digit7", "_": "Digit8", "ç": "Digit9", "à": "Digit0"}  # fmt: skip
+# Keys that fire the same binding in keys.js: a Digit binding also matches its numpad key, and on AZERTY the
+# unshifted "-" is the Digit6 key.
+KEYMAP_SAME_KEY = {"-": "Digit6", **{f"Numpad{d}": f"Digit{d}" for d in range(10)}}
+
+
+def keymap_key_label(key: str) -> str:
+    """How a binding is shown to the reader: « Espace », « 1 », « N »…"""
+    return KEYMAP_KEY_NAMES.get(key) or (key.upper() if len(key) == 1 else key)
+
+
+def _keymap_binding(action: str, key: object) -> str:
+    """The normalised binding for one action, or a ServiceError naming the action (field)."""
+    label = KEYMAP_ACTION_LABELS[action]
+    if not isinstance(key, str) or not key:
+        raise ServiceError("keymap_key", f"Touche illisible pour « {label} ».", field=action)
+    if len(key) == 1:
+        key = AZERTY_TOP_ROW.get(key, key.lower())
+    if key in KEYMAP_BROWSER_KEYS or "+" in key[1:]:
+        raise ServiceError(
+            "keymap_browser",
+            f"« {key} » est réservée au navigateur (retour, rechargement, onglets, plein écran) : "
+            f"choisissez une autre touche pour « {label} ».",
+            field=action,
+        )
+    if len(key) == 1 and key in KEYMAP_NEEDS_MODIFIER:
+        raise ServiceError(
+            "keymap_shift",
+            f"« {key} » demande Maj ou AltGr sur un clavier AZERTY : choisissez une autre touche pour « {label} ».",
+            field=action,
+        )
+    if (len(key) == 1 and not key.isprintable()) or (len(key) > 1 and key not in KEYMAP_KEY_NAMES):
+        raise ServiceError(
+            "keymap_key", f"Touche non reconnue pour « {label} » : « {key[:20]} ».", field=action
+        )
+    return key
+
+
 def keymap_update(*, user: User, keymap: dict, two_step_normal: bool, lockout_ms: int) -> ReaderPreference:
-    """Save the reader's overrides of the default key map; refuse duplicates and keys needing Shift on AZERTY."""
+    """Save the reader's overrides of the default key map (§8) and the F6/F8 a options.
+
+    Refused with the action named in `field`: unknown action, unreadable key, browser keys, keys needing Shift
+    or AltGr on AZERTY, a key already used by another action; lock-out outside 500–3000 ms (spec 0.5–3 s).
+    Letters are stored lower case and AZERTY top-row characters as their digit code; only real overrides."""
+    if not isinstance(keymap, dict):
+        raise ServiceError("keymap_action", "Raccourcis illisibles (objet action → touche attendu).")
     unknown = set(keymap) - set(DEFAULT_KEYMAP)
     if unknown:
-        raise ServiceError("keymap_action", f"Action inconnue : {', '.join(sorted(unknown))}.")
-    merged = {**DEFAULT_KEYMAP, **{k: str(v) for k, v in keymap.items()}}
-    for action, key in keymap.items():
-        if not key or (len(key) == 1 and key in SHIFTED_ON_AZERTY):
-            raise ServiceError(
-                "keymap_shift",
-                f"« {key} » demande Maj sur un clavier AZERTY : choisissez une autre touche pour {action}.",
-            )
+        raise ServiceError("keymap_action", f"Action inconnue : {', '.join(sorted(map(str, unknown)))}.")
+    overrides = {action: _keymap_binding(action, key) for action, key in keymap.items()}
+    merged = {**DEFAULT_KEYMAP, **overrides}
     seen: dict[str, str] = {}
     for action, key in merged.items():
-        norm = key.lower() if len(key) == 1 else key
-        if norm in seen:
-            raise ServiceError("keymap_duplicate", f"La touche « {key} » sert déjà à {seen[norm]}.")
-        seen[norm] = action
-    if not 500 <= lockout_ms <= 3000:
-        raise ServiceError("lockout_range", "Le délai d'inactivité des touches va de 500 à 3 000 ms.")
+        same = KEYMAP_SAME_KEY.get(key, key)
+        other = seen.get(same)
+        if other is not None:
+            blamed, kept = (
+                (other, action) if other in overrides and action not in overrides else (action, other)
+            )
+            raise ServiceError(
+                "keymap_duplicate",
+                f"La touche « {keymap_key_label(key)} » sert déjà à « {KEYMAP_ACTION_LABELS[kept]} » : "
+                f"choisissez-en une autre pour « {KEYMAP_ACTION_LABELS[blamed]} ».",
+                field=blamed,
+            )
+        seen[same] = action
+    if isinstance(lockout_ms, bool) or not isinstance(lockout_ms, int) or not 500 <= lockout_ms <= 3000:
+        raise ServiceError(
+            "lockout_range",
+            "Le délai d'inactivité des touches de décision va de 0,5 à 3 secondes (500 à 3 000 ms).",
+            field="lockout_ms",
+        )
     prefs, _ = ReaderPreference.objects.update_or_create(
-        user=user, defaults={"keymap": keymap, "two_step_normal": two_step_normal, "lockout_ms": lockout_ms}
+        user=user,
+        defaults={
+            "keymap": {a: k for a, k in overrides.items() if k != DEFAULT_KEYMAP[a]},
+            "two_step_normal": bool(two_step_normal),
+            "lockout_ms": lockout_ms,
+        },
     )
     return prefs
 

@@ -13,6 +13,7 @@ class AuditEvent(models.Model):
         DASHBOARD_VIEW = "DASHBOARD_VIEW", _("Consultation du tableau de bord")
         FILE_UPLOAD = "FILE_UPLOAD", _("Envoi d'un fichier")
         QUEUE_CHANGE = "QUEUE_CHANGE", _("Modification de la file L2 (urgence, lot, attribution)")
+        STATION_ENROL = "STATION_ENROL", _("Enrôlement d'un poste de lecture")
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)

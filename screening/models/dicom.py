@@ -87,11 +87,14 @@ class DicomInstance(models.Model):
 
 
 class Rendition(models.Model):
-    """A derived 8-bit display image; can always be rebuilt from the original."""
+    """A derived image, rebuilt from the original at will: 8-bit previews, and the lossless HTJ2K frame the
+    reading workstation decodes (same stored values as the original; `pixel_sha256` proves it)."""
 
     class Kind(models.TextChoices):
         DISPLAY = "DISPLAY", _("Affichage")
         THUMBNAIL = "THUMB", _("Vignette")
+        PREVIEW = "PREVIEW", _("Aperçu WebP")
+        HTJ2K = "HTJ2K", _("Trame HTJ2K sans perte")
 
     instance = models.ForeignKey(DicomInstance, on_delete=models.CASCADE, related_name="renditions")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -100,6 +103,11 @@ class Rendition(models.Model):
     height = models.PositiveIntegerField()
     window_center = models.FloatField()
     window_width = models.FloatField()
+    # HTJ2K only: SHA-256 of the stored pixel values (little-endian, as decoded) and the instance's DICOM JSON
+    # header (no pixel data), served inline in the case JSON and by WADO-RS /metadata.
+    pixel_sha256 = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from pydicom import dcmread
 from screening.dicom.classify import Refusal
 from screening.dicom.render import breast_box, reduce_to, to_display
 from screening.models import DicomInstance, DicomSeries, DicomStudy, Exam, IngestFile, Rendition
+from screening.services.renditions import rendition_preview_build, workstation_renditions_build
 
 from .ingest_checks import header_check, pixel_length_check
 
@@ -85,6 +86,8 @@ def _renditions(instance: DicomInstance, ds, pixels, written: list) -> None:
             instance=instance, kind=kind, file=name, width=reduced.width, height=reduced.height,
             window_center=center, window_width=width,
         )  # fmt: skip
+    rendition_preview_build(instance=instance, image=image, center=center, width=width, written=written)
+    workstation_renditions_build(instance=instance, ds=ds, pixels=pixels, written=written)
 
 
 def original_verify(*, name: str, sha256: str) -> None:

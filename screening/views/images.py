@@ -11,7 +11,12 @@ from screening.services.audit import audit_record
 
 from .common import client_ip
 
-KINDS = {"affichage": Rendition.Kind.DISPLAY, "vignette": Rendition.Kind.THUMBNAIL}
+KINDS = {
+    "affichage": Rendition.Kind.DISPLAY,
+    "vignette": Rendition.Kind.THUMBNAIL,
+    "apercu": Rendition.Kind.PREVIEW,
+}
+CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp"}
 
 
 @login_required
@@ -28,4 +33,5 @@ def rendition(request: HttpRequest, instance_id: int, kind: str) -> FileResponse
         object_ref=f"{instance.slot or instance.view} {kind}",
         ip_address=client_ip(request),
     )
-    return FileResponse(default_storage.open(item.file, "rb"), content_type="image/png")
+    content_type = CONTENT_TYPES.get(item.file[item.file.rfind(".") :], "application/octet-stream")
+    return FileResponse(default_storage.open(item.file, "rb"), content_type=content_type)

@@ -129,3 +129,41 @@ def gl_browser(browser):
     chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=GL_ARGS)
     yield chromium
     chromium.close()
+
+
+# ------------------------------------------------------------------ the viewer's dev harness (hanging, tools)
+
+HARNESS = "/static/js/workstation/dev/viewer-harness.html"
+
+
+@pytest.fixture
+def org():
+    """A practice with its staff and L1 radiologist, and a second reader at another site."""
+    from types import SimpleNamespace
+
+    from tests.factories import PracticeFactory, SiteFactory, UserFactory, l1_of, reader_at, staff_of
+
+    practice = PracticeFactory()
+    org = SimpleNamespace(practice=practice, staff=staff_of(practice), l1=l1_of(practice))
+    org.reader = reader_at(SiteFactory(), user=UserFactory(username="dr.viewer"))
+    return org
+
+
+@pytest.fixture
+def viewer_page(gl_browser, server, org, login):
+    """The viewer alone (dev harness, real cornerstone on SwiftShader WebGL), logged in as org.reader."""
+    context = gl_browser.new_context(
+        base_url=server.url, locale="fr-FR", viewport={"width": 1200, "height": 828}
+    )
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors, console = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    login(page, org.reader.username)
+    page.goto(HARNESS)
+    page.wait_for_function("() => window.harnessReady === true")
+    page.test_console = console
+    yield page
+    context.close()
+    assert not errors, f"uncaught JavaScript errors: {errors}\nconsole: {console[-20:]}"

@@ -59,7 +59,8 @@ def test_reader_starts_a_session_reads_one_exam_and_ends_it(page, login, shots_d
     login(page, reader.username)
     expect(page).to_have_url(at(r"/lecture/$"))
     expect(page.get_by_test_id("worklist")).to_contain_text("Aucun examen à lire.")
-    expect(page.locator("input[name=size][value='25']")).to_be_checked()
+    expect(page.locator("input[name=size][value='20']")).to_be_checked()  # the spec's default séance (F2)
+    page.locator("input[name=size][value='25']").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Démarrer une session").click()
 

@@ -10,7 +10,6 @@ import io
 import json
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,13 +20,7 @@ from screening.dicom.synth import make_mammogram
 from screening.services.exams import exam_submit
 from tests.browser.conftest import SHOTS
 from tests.factories import (
-    PracticeFactory,
-    SiteFactory,
-    UserFactory,
     draft_exam,
-    l1_of,
-    reader_at,
-    staff_of,
     submitted_exam,
     upload,
 )
@@ -120,33 +113,6 @@ def exam_with(org, views: dict, **kwargs):
     exam_submit(exam_id=exam.pk, actor=org.staff)
     exam.refresh_from_db()
     return exam
-
-
-@pytest.fixture
-def org():
-    practice = PracticeFactory()
-    org = SimpleNamespace(practice=practice, staff=staff_of(practice), l1=l1_of(practice))
-    org.reader = reader_at(SiteFactory(), user=UserFactory(username="dr.hanging"))
-    return org
-
-
-@pytest.fixture
-def viewer_page(gl_browser, server, org, login):
-    context = gl_browser.new_context(
-        base_url=server.url, locale="fr-FR", viewport={"width": 1200, "height": 828}
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors, console = [], []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    login(page, org.reader.username)
-    page.goto(HARNESS)
-    page.wait_for_function("() => window.harnessReady === true")
-    page.test_console = console
-    yield page
-    context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\nconsole: {console[-20:]}"
 
 
 def open_exam(page, exam_id: int) -> None:

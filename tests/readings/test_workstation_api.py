@@ -81,8 +81,10 @@ def test_verdict_api_is_idempotent_and_explains_refusals(client, world):
     key = str(uuid.uuid4())
     bad = _post(client, url, {"verdict": "ANOMALY", "findings": []})
     assert bad.status_code == 400 and bad.json()["code"] == "anomaly_without_finding"
-    finding = {"side": "G", "lesion_type": "C", "quadrant": "QSE", "acr": 4, "clock": 2,
+    finding = {"side": "G", "lesion_type": "C", "quadrant": "QSE", "acr": 4, "clock": 2, "depth": "MOY",
                "marks": [{"sop_uid": first.instances.get(slot="LCC").sop_uid, "x": 10, "y": 20}]}  # fmt: skip
+    deep = _post(client, url, {"verdict": "ANOMALY", "findings": [{**finding, "depth": "profond"}]})
+    assert deep.status_code == 400 and deep.json()["code"] == "finding_depth"
     ok = _post(
         client,
         url,
@@ -94,7 +96,7 @@ def test_verdict_api_is_idempotent_and_explains_refusals(client, world):
     )
     reading = L2Reading.objects.get(exam=first)
     assert reading.acr_left == 4 and reading.timings == {"decision_ms": 41000}
-    assert reading.findings.get().marks[0]["x"] == 10
+    assert reading.findings.get().marks[0]["x"] == 10 and reading.findings.get().depth == "MOY"
     assert _post(client, url, "not an object").json()["code"] == "bad_json"
 
 

@@ -64,7 +64,8 @@ def test_four_views_are_stored_classified_rendered_queued_and_assigned(setup):
     assert instance.transfer_syntax_uid == "1.2.840.10008.1.2.4.90"  # JPEG 2000 lossless decoded at ingest
     assert len(instance.sha256) == 64 and instance.size_bytes > 0
     assert default_storage.exists(instance.file)
-    assert Rendition.objects.filter(instance__exam=exam).count() == 8
+    # display, thumbnail, WebP preview and HTJ2K lossless frame per view
+    assert Rendition.objects.filter(instance__exam=exam).count() == 16
     assert all(f.state == IngestFile.State.ACCEPTED for f in exam.ingest_files.all())
     assert not [f for f in _stored_files() if f.startswith("staging/")], "staging must be emptied"
     history = list(exam.status_events.values_list("to_state", flat=True))

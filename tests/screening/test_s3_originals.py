@@ -71,4 +71,4 @@ def test_originals_go_to_the_bucket_content_addressed_and_verified(s3_originals)
     from django.core.files.storage import default_storage
 
     assert not default_storage.exists(instance.file)  # not on the local disk
-    assert instance.renditions.count() == 2  # renditions stay derived, in the default storage
+    assert instance.renditions.count() == 4  # renditions stay derived, in the default storage

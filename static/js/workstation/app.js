@@ -9,7 +9,7 @@ import { getJSON, postJSON } from "./net.js";
 import { Outbox } from "./outbox.js";
 import { Panel } from "./panel.js";
 import { createPreviewViewer } from "./previews.js";
-import { liveChecks, stationCheck } from "./station.js";
+import { STATION_GATED, StationGate, stationCheck, watchStation } from "./station.js";
 import { Banners, StatusBar } from "./status.js";
 import { CaseTimer } from "./timings.js";
 import { describeCase } from "./identity.js";
@@ -27,7 +27,7 @@ const S = {
   viewer: null, kind: "", panel: null, outbox: null, station: null,
   cases: new Map(), done: new Set(), skipped: [], front: [], nextIds: [], current: null,
   lockUntil: Infinity, lockStarted: false, blocked: false, last: null, base: null, assigned: null,
-  prefetched: new Set(), prefetchedJson: new Map(), opening: 0,
+  prefetched: new Map(), prefetchedJson: new Map(), opening: 0,
 }; // fmt: skip
 window.L2Workstation = S; // for the browser tests and for support
 const status = new StatusBar(document.getElementById("ws-status"), t);
@@ -111,16 +111,24 @@ function onEvent(name, detail = {}) {
   }
 }
 
+// §6 P4: N+1 decoded (current + prior), N+2 and N+3 fetched compressed only (HTTP cache), promoted when they
+// become N+1. S.prefetched: exam id → "compressed" | "decoded".
 async function prefetchNext() {
-  const ids = S.nextIds.filter((id) => !S.done.has(id) && !S.prefetched.has(id)).slice(0, 2);
-  for (const id of ids) {
-    S.prefetched.add(id);
+  const upcoming = S.nextIds.filter((id) => !S.done.has(id) && id !== S.current?.id).slice(0, 3);
+  for (const [index, id] of upcoming.entries()) {
+    const decode = index === 0;
+    const have = S.prefetched.get(id);
+    if (have === "decoded" || (have === "compressed" && !decode)) continue;
+    S.prefetched.set(id, decode ? "decoded" : "compressed");
     try {
-      const response = await getJSON(`${caseUrl(id)}?prefetch=1`);
-      if (response.ok) {
-        S.prefetchedJson.set(id, { data: response.data, at: performance.now() });
-        S.viewer.prefetch?.(response.data);
+      let data = S.prefetchedJson.get(id)?.data;
+      if (!data) {
+        const response = await getJSON(`${caseUrl(id)}?prefetch=1`);
+        if (!response.ok) continue;
+        data = response.data;
+        S.prefetchedJson.set(id, { data, at: performance.now() });
       }
+      S.viewer.prefetch?.(data, { decode });
     } catch (error) { /* the case opens cold */ }
   }
 }
@@ -242,7 +250,19 @@ function commit() {
   S.last = item;
   S.outbox.push(item);
   status.verdict(label, null);
+  status.hints(verdictHints(entry, timings));
   return advance();
+}
+
+const QUICK_DECISION_MS = 5000;
+
+/** F8 e: what the reader may want to know about the verdict just given (shown, never asked). */
+function verdictHints(entry, timings) {
+  const hints = [];
+  if (entry.json.prior && !timings.prior_shown) hints.push(t.hintPriorNotShown);
+  const paint = timings.first_paint_ms ?? 0;
+  if (timings.decision_ms !== null && timings.decision_ms - paint < QUICK_DECISION_MS) hints.push(t.hintQuick);
+  return hints.filter(Boolean);
 }
 
 function skip() {
@@ -314,6 +334,7 @@ function run(action, event = null) {
   if (!entry || S.blocked) return;
   if (DECISION_ACTIONS.has(action)) {
     if (event?.repeat || locked()) return; // dropped, never queued
+    if (STATION_GATED.has(action) && gate.verdictsOff) return status.say(S.station.verdicts_detail); // §9
     if (VERDICT_ACTIONS.has(action) && !S.viewer.losslessReady()) return status.say(t.previewWait);
   }
   const stage = () => entry.timer.setStage(S.viewer.currentStage?.());
@@ -365,14 +386,11 @@ function onKey(event) {
 
 // ---------------------------------------------------------------------------------------------------- boot
 
-function onStationChange() {
-  if (!S.station) return;
-  const live = liveChecks(viewerEl);
-  const lost = [!live.fullscreen && "fullscreen", !live.zoom && "zoom"].filter(Boolean);
-  if (!lost.length) return;
-  S.station = { ...S.station, ...live, ok: false, failed: [...new Set([...S.station.failed, ...lost])] };
-  banners.set("station", `${t.nonDiagnostic} — ${S.station.failed.map((f) => t[`fail_${f}`] || f).join(", ")}`);
-}
+// §9 declared station: the server judges (api_stations.py); S.station is its last answer (station.js).
+const stationUrl = (name) => root.dataset.caseUrl.replace(/cas\/0\/$/, `poste/${name}/`);
+const gate = new StationGate({ banners, status, panel: panelEl, strings: t, checkUrl: stationUrl("controle"),
+                               onState: (state) => (S.station = state) }); // fmt: skip
+const onStationChange = (force = false) => gate.recheck(viewerEl, S.kind, force);
 
 async function boot() {
   S.outbox = new Outbox({
@@ -383,6 +401,7 @@ async function boot() {
     },
     onRefused(item, data) {
       if (data.code === "already_submitted") return;
+      if (data.code === "station_not_diagnostic") onStationChange(true); // refused for the display: re-check
       S.done.delete(item.examId);
       status.say(`${t.refused} ${item.label} : ${data.detail || ""}`);
       if (S.current) S.front.unshift(item.examId);
@@ -404,8 +423,7 @@ async function boot() {
     if (button) run(button.dataset.action);
   });
   document.addEventListener("keydown", onKey);
-  window.addEventListener("resize", onStationChange);
-  document.addEventListener("fullscreenchange", onStationChange);
+  watchStation(() => onStationChange());
   setTimeout(() => status.say(t.breakHint), 60 * 60 * 1000);
   let still = null;
   viewerEl.addEventListener("mousemove", () => {
@@ -415,12 +433,10 @@ async function boot() {
   });
   if (!firstId) return finish();
   S.blocked = true;
-  const checked = stationCheck(document.getElementById("ws-station"), viewerEl).then((result) => {
-    if (S.kind === "apercu") result.failed.push("viewer");
-    result.ok = result.failed.length === 0;
-    result.declared_station = false; // no declared-station model yet: dpr 1 or 2 accepted
-    S.station = result;
-    if (!result.ok) banners.set("station", `${t.nonDiagnostic} — ${result.failed.map((f) => t[`fail_${f}`] || f).join(", ")}`);
+  const checked = stationCheck(document.getElementById("ws-station"), viewerEl, {
+    patternUrl: stationUrl("mire"), checkUrl: stationUrl("controle"), viewer: S.kind,
+  }).then((result) => {
+    gate.apply(result);
     S.blocked = false;
     focusViewer();
   });

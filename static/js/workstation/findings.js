@@ -5,6 +5,8 @@
 import { digitOf, lesionLetter } from "./keys.js";
 import { drawSchema, halfCode, propose, quadrantOfHour, showOnSchema } from "./schema.js";
 
+// The depth the viewer proposes (thirds nipple → chest wall), as the server stores it.
+const DEPTH_CODES = { "antérieur": "ANT", moyen: "MOY", "postérieur": "POST" };
 const ACRS = new Set([0, 3, 4, 5]);
 let serial = 0;
 
@@ -157,7 +159,7 @@ export class Findings {
   payload() {
     return this.items.map((f) => ({
       side: f.side, lesion_type: f.lesion_type, quadrant: f.quadrant, clock: f.clock || null, acr: f.acr,
-      size_mm: f.size_mm || null, comment: f.comment || "",
+      size_mm: f.size_mm || null, comment: f.comment || "", depth: DEPTH_CODES[f.depth] || "",
       marks: f.marks.map((m) => ({ sop_uid: m.sop_uid, x: m.x, y: m.y })),
     })); // fmt: skip
   }

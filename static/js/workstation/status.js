@@ -10,6 +10,7 @@ export class StatusBar {
     this.text = root.querySelector("[data-role=status-text]");
     this.countdown = root.querySelector("[data-role=status-countdown]");
     this.sync = root.querySelector("[data-role=status-sync]");
+    this.hint = root.querySelector("[data-role=status-hint]");
     this.finalAt = null;
     this.frame = null;
   }
@@ -17,8 +18,16 @@ export class StatusBar {
   /** A plain message (replaces the verdict line). */
   say(message) {
     this.stop();
+    this.hints([]);
     this.text.textContent = message;
     this.countdown.textContent = "";
+  }
+
+  /** F8 e: non-modal hints beside the last verdict ("prior never shown", "decision under 5 s"); never blocking. */
+  hints(list) {
+    if (!this.hint) return;
+    this.hint.textContent = list.length ? `· ${list.join(" · ")}` : "";
+    this.hint.hidden = !list.length;
   }
 
   /** "Cas … — NORMAL (D1/G1) — annuler : Ctrl+Z" with a countdown when final_at is known. */

@@ -72,6 +72,7 @@ export class Cell {
       return Promise.resolve();
     }
     const imageId = this.viewer.imageIdOf(entry.view);
+    this.viewer.standby.adopt(this, imageId); // pre-hung on the spare viewport: no texture upload now (P1)
     if (this.viewer.isDecoded(imageId)) return this.showLossless(imageId, token);
     this.vpEl.style.visibility = "hidden";
     const previewShown = this.showPreview(entry.view, token);
@@ -211,6 +212,7 @@ export class Cell {
       g.append(ring, text);
       this.marks.appendChild(g);
     }
+    this.viewer.measure.draw(this, pl, this.marks); // §4 measurements share the marks layer (O hides both)
   }
 
   renderOverlay() {

@@ -1,6 +1,6 @@
 // Mouse on the hanging (spec §4, §8): wheel zoom ×1.25 per notch at the cursor, left-drag pan (mirrored on
-// R/L, identical on current/prior), right-drag or Ctrl+drag W/L, click = mark in marking mode, loupe wheel,
-// pointer hidden after 2 s still.
+// R/L, identical on current/prior), right-drag or Ctrl+drag W/L, click = mark in marking mode (a measure point
+// in measure mode, never a pan), double-click = view alone and back, Esc, loupe wheel, pointer hidden after 2 s.
 import { clamp, panBy } from "./viewer-geometry.js";
 import { dragWindow } from "./viewer-voi.js";
 
@@ -51,6 +51,7 @@ export function attachInteraction(viewer) {
   const onDown = (event) => {
     const hit = cellAt(viewer, event);
     if (!hit) return;
+    if (event.button === 0 && !event.ctrlKey && viewer.measure.click(hit.cell, hit.p)) return event.preventDefault(); // no pan
     const windowing = event.button === 2 || (event.button === 0 && event.ctrlKey);
     if (event.button !== 0 && !windowing) return;
     event.preventDefault();
@@ -76,6 +77,7 @@ export function attachInteraction(viewer) {
       }
       return;
     }
+    if (viewer.measure.active) viewer.measure.follow(hit);
     if (viewer.loupe.active) viewer.loupe.follow(hit);
   };
 
@@ -93,6 +95,9 @@ export function attachInteraction(viewer) {
     if (viewer.loupe.active) viewer.loupe.follow(null);
   };
   const noMenu = (event) => event.preventDefault();
+  const onDouble = (event) => viewer.solo.toggleAt(event);
+  // Esc consumed by the viewer (measure, solo) does not also leave the report panel's mode.
+  const onKey = (event) => event.key === "Escape" && viewer.action("cancel") && event.stopPropagation();
 
   root.addEventListener("wheel", onWheel, { passive: false });
   root.addEventListener("pointerdown", onDown);
@@ -101,6 +106,8 @@ export function attachInteraction(viewer) {
   root.addEventListener("pointercancel", onUp);
   root.addEventListener("pointerleave", onLeave);
   root.addEventListener("contextmenu", noMenu);
+  root.addEventListener("dblclick", onDouble);
+  root.addEventListener("keydown", onKey);
   return () => {
     clearTimeout(hideTimer);
     root.removeEventListener("wheel", onWheel);
@@ -110,6 +117,8 @@ export function attachInteraction(viewer) {
     root.removeEventListener("pointercancel", onUp);
     root.removeEventListener("pointerleave", onLeave);
     root.removeEventListener("contextmenu", noMenu);
+    root.removeEventListener("dblclick", onDouble);
+    root.removeEventListener("keydown", onKey);
   };
 }
 

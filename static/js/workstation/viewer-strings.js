@@ -32,6 +32,7 @@ export const DEFAULT_STRINGS = {
   sweep_centre: "centre",
   sweep_bottom: "bas",
   error_load: "Image illisible : {slot}",
+  pixelMismatch: "Pixels décodés différents de l'original (empreinte SHA-256) : verdict bloqué, rechargez le cas.",
 };
 
 export function format(template, values = {}) {

@@ -3,6 +3,8 @@
 // or a VOI LUT Sequence item, which cornerstone does not apply on the GPU: we write it as the transfer
 // function's nodes) → Presentation LUT (MONOCHROME1 or PresentationLUTShape INVERSE inverts) → user invert.
 
+import { headerOf } from "./viewer-headers.js";
+
 const FUNCTIONS = new Set(["LINEAR", "LINEAR_EXACT", "SIGMOID"]);
 const MAX_NODES = 1024;
 
@@ -10,13 +12,16 @@ function lc() {
   return window.L2Cornerstone;
 }
 
-/** The image's header as cornerstone's naturalised metadata ("instance"), or {}. */
+/** The image's header: ours from the WADO-RS JSON (viewer-headers.js) over cornerstone's "instance", or {}. */
 function instanceOf(imageId) {
+  let instance = {};
   try {
-    return lc().core.metaData.get("instance", imageId) || {};
+    instance = lc().core.metaData.get("instance", imageId) || {};
   } catch (e) {
-    return {};
+    /* not known to cornerstone yet */
   }
+  const own = headerOf(imageId);
+  return own ? { ...instance, ...own } : instance;
 }
 
 const list = (v) => (v === undefined || v === null ? [] : [].concat(v));

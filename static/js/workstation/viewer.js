@@ -4,8 +4,12 @@ import { Cell } from "./viewer-cell.js";
 import { nippleHint, stageScale, zoomAbout } from "./viewer-geometry.js";
 import { attachInteraction } from "./viewer-interact.js";
 import { Loupe } from "./viewer-loupe.js";
+import { Measure } from "./viewer-measure.js";
+import { Solo } from "./viewer-solo.js";
 import { STAGE_COUNT, SWEEP_STEPS, stageLayout } from "./viewer-stages.js";
 import { DEFAULT_STRINGS } from "./viewer-strings.js";
+import { ImageStore } from "./viewer-images.js";
+import { Standby } from "./viewer-standby.js";
 import { baseInvertOf, presetsFor } from "./viewer-voi.js";
 
 export const DEFAULT_CACHE_BYTES = 900 * 1024 * 1024; // P5: ≤ 1 GB of decoded images
@@ -16,7 +20,8 @@ let engineCount = 0;
 async function cornerstone() {
   for (let i = 0; i < 200 && !window.L2Cornerstone; i++) await new Promise((r) => setTimeout(r, 50));
   if (!window.L2Cornerstone) throw new Error("cornerstone bundle not loaded (window.L2Cornerstone)");
-  return window.L2Cornerstone.init();
+  // 16-bit (norm16) textures: exact for integer mammograms and half the GPU memory of float32 (G1, P5).
+  return window.L2Cornerstone.init({ core: { rendering: { preferSizeOverAccuracy: true } } });
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -36,7 +41,8 @@ class Viewer {
     engineCount += 1;
     this.engine = new cs.core.RenderingEngine(`l2-workstation-${engineCount}`);
     this.cells = [];
-    this.loads = new Map(); // imageId → promise of the decoded image
+    this.images = new ImageStore(this); // image ids, loading, G2 hash checks, prefetch (viewer-images.js)
+    this.standby = new Standby(this); // P1: the next case pre-hung on spare viewports (viewer-standby.js)
     this.voi = new Map(); // imageId → {presets, index, preset, baseInvert}
     this.markers = [];
     this.caseJson = null;
@@ -49,8 +55,9 @@ class Viewer {
     this.overlaysHidden = false;
     this.oneToOne = false;
     this.markMode = false;
-    this.prefetchChain = Promise.resolve();
     this.loupe = new Loupe(this);
+    this.measure = new Measure(this); // §4 M
+    this.solo = new Solo(this); // §8 double-click
     this.detach = attachInteraction(this);
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(root);
@@ -74,25 +81,19 @@ class Viewer {
   }
 
   imageIdOf(view) {
-    return "wadouri:" + new URL(view.url, window.location.href).href;
+    return this.images.imageIdOf(view);
   }
 
   isDecoded(imageId) {
-    return !!this.cs.core.cache.getImage(imageId);
+    return this.images.isDecoded(imageId);
   }
 
   load(imageId) {
-    if (this.isDecoded(imageId)) return Promise.resolve(this.cs.core.cache.getImage(imageId));
-    let promise = this.loads.get(imageId);
-    if (!promise) {
-      promise = this.cs.core.imageLoader.loadAndCacheImage(imageId).catch((error) => {
-        this.loads.delete(imageId);
-        throw error;
-      });
-      this.loads.set(imageId, promise);
-      promise.then(() => this.loads.delete(imageId), () => {});
-    }
-    return promise;
+    return this.images.load(imageId);
+  }
+
+  prefetch(caseJson, options) {
+    return this.images.prefetch(caseJson, options);
   }
 
   voiFor(imageId, view) {
@@ -121,7 +122,8 @@ class Viewer {
   losslessReady() {
     if (!this.caseJson) return false;
     const views = this.currentViews();
-    return views.length > 0 && views.every((v) => this.isDecoded(this.imageIdOf(v)))
+    return views.length > 0
+      && views.every((v) => this.isDecoded(this.imageIdOf(v)) && this.images.verified.get(this.imageIdOf(v)) !== false)
       && this.visibleCells().every((c) => c.lossless);
   }
 
@@ -146,9 +148,11 @@ class Viewer {
     Promise.all(loading).then(() => {
       if (token === this.caseToken) for (const v of this.priorViews()) this.load(this.imageIdOf(v)).catch(() => {});
     });
+    this.firstPaintPending = true; // l2:lossless never precedes l2:first-paint (F9 order), even when prefetched
     await this.hang(2);
     if (token !== this.caseToken) return;
     await nextFrame();
+    this.firstPaintPending = false;
     this.emit("l2:first-paint", { exam_id: caseJson.exam && caseJson.exam.id, lossless: this.losslessReady() });
     this.checkLossless();
   }
@@ -157,6 +161,8 @@ class Viewer {
   async hang(n) {
     const layout = stageLayout(n, this.caseJson, { sweepStep: this.sweepStep, flicker: this.flicker });
     if (!layout) return false;
+    this.solo.drop(); // a stage change ends the solo view
+    this.measure.sync(); // a new case clears the measurements
     this.stageNo = n;
     this.layoutInfo = layout;
     this.root.dataset.stage = String(n);
@@ -188,7 +194,7 @@ class Viewer {
 
   resetState() {
     const layout = this.layoutInfo;
-    const first = this.cells[0];
+    const first = this.cells.find((c) => !c.root.hidden); // the solo view may hide cell 0
     const size = first ? first.size() : { width: 1, height: 1 };
     const m = stageScale(layout.scaleViews, size, this.dpr(), { mode: this.mode, widthOnly: !!layout.widthOnly });
     this.state = { m: m || 1, zoom: 1, t: [0, 0], mode: this.mode, vAnchor: layout.vAnchor };
@@ -214,7 +220,7 @@ class Viewer {
   }
 
   checkLossless() {
-    if (this.losslessEmitted || !this.losslessReady()) return;
+    if (this.losslessEmitted || this.firstPaintPending || !this.losslessReady()) return;
     this.losslessEmitted = true;
     const exam = this.caseJson.exam && this.caseJson.exam.id;
     this.emit("l2:lossless", { exam_id: exam });
@@ -336,7 +342,9 @@ class Viewer {
         this.relayout();
         break;
       case "measure":
-        return false; // §4 measure: not implemented yet
+        return this.measure.start();
+      case "cancel": // Esc: the measurement in progress first, then the solo view
+        return this.measure.cancel() || this.solo.leave();
       default:
         return false;
     }
@@ -380,22 +388,6 @@ class Viewer {
     for (const cell of this.visibleCells()) cell.drawMarks();
   }
 
-  /** Fetch and decode a next case (current views, then priors) and its previews; cache bounded (P5). */
-  prefetch(caseJson) {
-    const started = performance.now();
-    const views = [...Object.values(caseJson.views || {}), ...Object.values((caseJson.prior && caseJson.prior.views) || {})];
-    const run = async () => {
-      await Promise.all(views.map((v) => this.load(this.imageIdOf(v)).catch(() => null)));
-      for (const v of views) if (v.preview_url) new Image().src = v.preview_url;
-      this.emit("l2:prefetch-done", {
-        exam_id: caseJson.exam && caseJson.exam.id, ms: Math.round(performance.now() - started),
-        cache_bytes: this.cs.core.cache.getCacheSize(),
-      });
-    };
-    this.prefetchChain = this.prefetchChain.then(run, run);
-    return this.prefetchChain;
-  }
-
   dispose() {
     this.detach();
     this.resizeObserver.disconnect();
@@ -411,7 +403,7 @@ export async function createViewer(rootElement, options = {}) {
   const viewer = new Viewer(rootElement, options, cs);
   const api = {
     openCase: (c) => viewer.openCase(c),
-    prefetch: (c) => viewer.prefetch(c),
+    prefetch: (c, options) => viewer.prefetch(c, options),
     stage: (n) => viewer.stage(n),
     nextStage: () => viewer.nextStage(),
     previousStage: () => viewer.previousStage(),
