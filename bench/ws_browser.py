@@ -226,8 +226,10 @@ class WorkstationBrowser:
 
     def _wait_mark(self, page, name: str, exam_id: int, after: float = 0.0, timeout: float = WAIT_MS) -> None:
         page.wait_for_function(
+            # prefetch-done counts only for a decoded (N+1) prefetch: N+2/N+3 are fetched compressed only
             """([name, id, after]) => performance.getEntriesByName(name)
-                 .some((m) => m.startTime > after && m.detail && m.detail.exam_id === id)""",
+                 .some((m) => m.startTime > after && m.detail && m.detail.exam_id === id
+                              && (name !== 'l2:prefetch-done' || m.detail.decoded !== false))""",
             arg=[name, exam_id, after],
             polling=50,
             timeout=timeout,

@@ -103,7 +103,8 @@ function onEvent(name, detail = {}) {
   } else if (name === "l2:lossless") {
     entry.timer.mark("lossless");
     previewBanner();
-    prefetchNext();
+    // Next cases once this one is painted: decoding N+1 must not delay the frames of the case being read (P1).
+    setTimeout(prefetchNext, PREFETCH_AFTER_LOSSLESS_MS);
   } else if (name === "l2:stage") {
     entry.timer.setStage(detail.stage);
   } else if (name === "l2:error") {
@@ -113,6 +114,8 @@ function onEvent(name, detail = {}) {
 
 // §6 P4: N+1 decoded (current + prior), N+2 and N+3 fetched compressed only (HTTP cache), promoted when they
 // become N+1. S.prefetched: exam id → "compressed" | "decoded".
+const PREFETCH_AFTER_LOSSLESS_MS = 400;
+
 async function prefetchNext() {
   const upcoming = S.nextIds.filter((id) => !S.done.has(id) && id !== S.current?.id).slice(0, 3);
   for (const [index, id] of upcoming.entries()) {

@@ -89,6 +89,7 @@ export class Solo {
   drop() {
     if (!this.saved) return;
     this.saved = null;
+    this.viewer.gridKey = null; // the solo grid is still in place: hang() must resize
     this.viewer.root.classList.remove("l2v-solo");
     delete this.viewer.root.dataset.solo;
   }

@@ -12,7 +12,9 @@ import { ImageStore } from "./viewer-images.js";
 import { Standby } from "./viewer-standby.js";
 import { baseInvertOf, presetsFor } from "./viewer-voi.js";
 
-export const DEFAULT_CACHE_BYTES = 900 * 1024 * 1024; // P5: ≤ 1 GB of decoded images
+// P5 (≤ 1 GB of decoded images): the current case and N+1 with their priors (16 × ~27 MB at 13 Mpx) and
+// room for the views of the case before; N+2/N+3 stay compressed in the HTTP cache (§6).
+export const DEFAULT_CACHE_BYTES = 600 * 1024 * 1024;
 const MAX_CACHE_BYTES = 1024 * 1024 * 1024;
 const MAX_CELLS = 8;
 let engineCount = 0;
@@ -172,7 +174,10 @@ class Viewer {
     this.cells.forEach((cell, i) => {
       cell.root.hidden = i >= layout.entries.length;
     });
-    this.engine.resize(true, false);
+    // Resizing renders every viewport (spares too): only when the grid changed (P1: same 4-up, next case).
+    const grid = `${layout.cols}x${layout.rows}:${Math.min(MAX_CELLS, layout.entries.length)}`;
+    if (grid !== this.gridKey) this.engine.resize(true, false);
+    this.gridKey = grid;
     this.resetState();
     const shown = layout.entries.slice(0, MAX_CELLS).map((entry, i) => {
       const cell = this.cells[i];
