@@ -7,9 +7,9 @@ from django.http import Http404, HttpRequest, JsonResponse, StreamingHttpRespons
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from screening.models import AuditEvent, DicomInstance, Rendition
+from screening.models import DicomInstance, Rendition
 from screening.selectors import instance_for_user
-from screening.services.audit import audit_record
+from screening.services.audit import image_view_record
 from screening.services.renditions import HTJ2K_LOSSLESS_RPCL
 from screening.views.common import client_ip, reader_required
 
@@ -58,12 +58,8 @@ def frames(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str, 
     rendition = _htj2k(instance)
     if not default_storage.exists(rendition.file):
         raise Http404("Trame sans perte indisponible.")
-    audit_record(
-        actor=request.user,
-        action=AuditEvent.Action.IMAGE_VIEW,
-        exam=instance.exam,
-        object_ref=f"trame HTJ2K {instance.slot or instance.view} {instance.sop_uid}"[:200],
-        ip_address=client_ip(request),
+    image_view_record(
+        actor=request.user, instance=instance, what="trame HTJ2K", ip_address=client_ip(request)
     )
     part_type = f"application/octet-stream; transfer-syntax={HTJ2K_LOSSLESS_RPCL}"
     head = f"--{BOUNDARY}\r\nContent-Type: {part_type}\r\nContent-Location: {request.path}\r\n\r\n".encode()

@@ -16,7 +16,7 @@ from readings.services.verdicts import l2_readings_finalize_due
 from readings.services.workstation import exam_defer, keymap_for, keymap_update
 from screening.models import AuditEvent, DicomInstance, Exam
 from screening.selectors import instance_for_user
-from screening.services.audit import audit_record
+from screening.services.audit import audit_record, image_view_record
 from screening.services.errors import ServiceError
 from screening.views.common import client_ip, reader_required
 
@@ -63,13 +63,7 @@ def dicom(request: HttpRequest, sop_uid: str) -> FileResponse:
     store = storages["originals"]
     if not store.exists(instance.file):
         raise Http404("Fichier original indisponible.")
-    audit_record(
-        actor=request.user,
-        action=AuditEvent.Action.IMAGE_VIEW,
-        exam=instance.exam,
-        object_ref=f"original {instance.slot or instance.view} {instance.sop_uid}"[:200],
-        ip_address=client_ip(request),
-    )
+    image_view_record(actor=request.user, instance=instance, what="original", ip_address=client_ip(request))
     response = FileResponse(store.open(instance.file, "rb"), content_type="application/dicom")
     response["Content-Length"] = str(instance.size_bytes)
     response["X-L2-SHA256"] = instance.sha256
