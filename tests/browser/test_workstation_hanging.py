@@ -302,10 +302,18 @@ def test_preview_first_then_lossless_swap_in_place_and_marks(viewer_page, org):
         submitted_exam(practice=org.practice, staff=org.staff, l1=org.l1, days_ago=days)
         for days in (10, 9, 8)
     )
-    # Slow the lossless originals down so the preview is seen and its placement compared.
-    viewer_page.route(
-        "**/lecture/dicom/**", lambda route: (viewer_page.wait_for_timeout(1500), route.continue_())
-    )
+    # Slow the lossless pixels down (HTJ2K frames over WADO-RS, originals as the fallback) so the
+    # preview is seen and its placement compared.
+    lossless_urls = ("**/lecture/dicom/**", "**/lecture/wado/**/frames/**")
+    slowed = []
+
+    def slow(route):
+        slowed.append(route.request.url)
+        viewer_page.wait_for_timeout(1500)
+        route.continue_()
+
+    for url in lossless_urls:
+        viewer_page.route(url, slow)
     viewer_page.evaluate("(id) => { window.openingPromise = window.openExam(id); }", first.pk)
     viewer_page.wait_for_function("() => performance.getEntriesByName('l2:first-paint').length === 1")
     assert viewer_page.evaluate("() => window.viewer.losslessReady()") is False
@@ -324,7 +332,9 @@ def test_preview_first_then_lossless_swap_in_place_and_marks(viewer_page, org):
         a = np.flatnonzero((shot_preview > 30).mean(axis=axis) > 0.1)
         b = np.flatnonzero((shot_lossless > 30).mean(axis=axis) > 0.1)
         assert abs(a[0] - b[0]) <= 2 and abs(a[-1] - b[-1]) <= 2, (axis, a[[0, -1]], b[[0, -1]])
-    viewer_page.unroute("**/lecture/dicom/**")
+    for url in lossless_urls:
+        viewer_page.unroute(url)
+    assert len(slowed) >= 4, slowed  # the four lossless views really went through the slow route
 
     # P2/P3 on a cold case (nothing cached, no throttling), then P1 on a prefetched one.
     viewer_page.evaluate("(id) => window.openExam(id)", cold.pk)
