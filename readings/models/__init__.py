@@ -1,4 +1,5 @@
 from .assignment import Assignment, DeclaredConflict, ReaderAbsence, ReaderLoad, ReaderProfile
+from .outcomes import Consensus, FilmRecord, LightboxSession, Retake
 from .planning import Alert, AssignmentRules, Batch, BatchExam, ReadingSession, SiteShare
 from .preferences import ReaderPreference
 from .reading import CtiItem, Discordance, FindingDepth, L2Finding, L2Reading
@@ -10,17 +11,21 @@ __all__ = [
     "AssignmentRules",
     "Batch",
     "BatchExam",
+    "Consensus",
     "CtiItem",
     "DeclaredConflict",
     "Discordance",
+    "FilmRecord",
     "FindingDepth",
     "L2Finding",
     "L2Reading",
+    "LightboxSession",
     "ReaderAbsence",
     "ReaderLoad",
     "ReaderPreference",
     "ReaderProfile",
     "ReadingSession",
     "ReadingStation",
+    "Retake",
     "SiteShare",
 ]

@@ -21,7 +21,26 @@ class L2Reading(models.Model):
         FINAL = "FINAL", _("Définitive")
         WITHDRAWN = "WITHDRAWN", _("Annulée par le lecteur")
 
+    class Purpose(models.TextChoices):
+        L2 = "L2", _("Seconde lecture")
+        ARBITRATION = "ARBITRATION", _("Arbitrage (troisième lecture)")
+        CTI_CONFIRMATION = "CTI_CONFIRM", _("Confirmation d'un CTI")
+
     exam = models.ForeignKey("screening.Exam", on_delete=models.PROTECT, related_name="l2_readings")
+    purpose = models.CharField(_("objet"), max_length=12, choices=Purpose.choices, default=Purpose.L2)
+    # §5 BLIND_THEN_REVEAL: the opinion given before the L1 form was shown, kept when the reader changes it.
+    opinion_blind = models.JSONField(_("avis en aveugle"), default=dict, blank=True)
+    revealed_at = models.DateTimeField(_("fiche L1 dévoilée le"), null=True, blank=True)
+    # Film exams: the secretariat may key in the result for the named reader (§4 film exams).
+    medium = models.CharField(_("support lu"), max_length=10, default="CONSOLE")
+    keyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("saisi par"),
+    )
     assignment = models.ForeignKey(
         "readings.Assignment", null=True, blank=True, on_delete=models.PROTECT, related_name="readings"
     )

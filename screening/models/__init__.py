@@ -2,7 +2,9 @@ from .access import DicomNode, PracticeApiToken
 from .audit import AuditEvent
 from .dicom import DicomInstance, DicomSeries, DicomStudy, IngestFile, Rendition
 from .exams import Exam, ExamState, ExamStatusEvent, Participant
+from .followup import FollowUpReminder, Histology, IntervalCancer, Treatment, WorkUp, WorkUpExam
 from .l1 import L1Form, L1Lesion
+from .letters import Letter, LetterKind, LetterTemplate, ParticipantDoctor, PrintBatch, RecipientKind
 from .organisation import (
     CentreRole,
     Practice,
@@ -12,8 +14,26 @@ from .organisation import (
     ReadingSite,
     User,
 )
+from .outcomes import ClosedReason, ExamOutcome, GlobalResult
+from .policy import ReadingPolicy
 
 __all__ = [
+    "FollowUpReminder",
+    "Histology",
+    "IntervalCancer",
+    "Treatment",
+    "WorkUp",
+    "WorkUpExam",
+    "LetterKind",
+    "Letter",
+    "LetterTemplate",
+    "ParticipantDoctor",
+    "PrintBatch",
+    "RecipientKind",
+    "ClosedReason",
+    "ExamOutcome",
+    "GlobalResult",
+    "ReadingPolicy",
     "AuditEvent",
     "DicomNode",
     "PracticeApiToken",
