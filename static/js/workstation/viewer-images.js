@@ -59,6 +59,14 @@ export class ImageStore {
     });
   }
 
+  /** P5: the decode workers' WASM heaps only grow (~250 MB a case in the renderer, never returned while they
+   *  idle), so they are ended while nothing decodes, before N+1's decode: new ones start for N+1, away from
+   *  any paint (the current case is lossless; N+1 will paint from the decoded cache and pre-hung spares). */
+  recycleDecoders() {
+    if (this.loads.size) return;
+    try { this.viewer.cs.core.getWebWorkerManager().terminate("dicomImageLoader"); } catch (error) { /* none yet */ }
+  }
+
   /** Prefetch a next case (§6 P4): `decode` (N+1) fetches and decodes current views then priors into the
    *  bounded cache (P5); otherwise (N+2, N+3) only the compressed frames and previews are fetched, into the
    *  browser's HTTP cache (immutable answers), so they cost disk, not tab memory, until they become N+1. */
@@ -69,6 +77,7 @@ export class ImageStore {
       .then((r) => r.arrayBuffer()).catch(() => null);
     const run = async () => {
       if (decode) {
+        this.recycleDecoders();
         await Promise.all(views.map((v) => this.load(this.imageIdOf(v)).catch(() => null)));
         await this.viewer.standby.prepare(caseJson).catch(() => null);
       }
