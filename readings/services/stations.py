@@ -13,7 +13,7 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 
 from readings.models import ReadingStation
@@ -27,6 +27,11 @@ PATTERN_ANSWERS = ("ok", "wrong_corner", "skipped", "not_done")
 AUDIT_STATION_ENROL = AuditEvent.Action.STATION_ENROL
 SCREEN_TOLERANCE_PX = 1  # CSS px × devicePixelRatio is rounded by the browser
 DPR_TOLERANCE = 0.01
+
+
+def _decimal(value: float) -> str:
+    """3.1 → « 3,1 » in French (the active language's separator), 5.0 → « 5 »."""
+    return f"{value:g}".replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 def station_token_hash(token: str) -> str:
@@ -167,7 +172,7 @@ def _client_failures(station: ReadingStation | None, report: dict | None) -> lis
             (
                 "area",
                 _("zone d'affichage de %(got)s Mpx < %(want)s Mpx")
-                % {"got": f"{report['area_mpx']:g}", "want": f"{minimum:g}"},
+                % {"got": _decimal(report["area_mpx"]), "want": _decimal(minimum)},
             )
         )
     if not report["webgl2"]:

@@ -93,7 +93,7 @@ def test_a_declared_station_in_date_with_a_good_report_is_diagnostic(enrolled):
         ({"zoom_scale": 1.25}, "zoom", "zoom"),
         ({"dpr": 1.1}, "dpr", "devicePixelRatio 1.1 au lieu de 1"),
         ({"screen_width": 1920, "screen_height": 1080}, "screen", "1920 × 1080 ≠ 2560 × 2048"),
-        ({"area_mpx": 3.1}, "area", "3.1 Mpx < 5 Mpx"),
+        ({"area_mpx": 3.1}, "area", "3,1 Mpx < 5 Mpx"),
         ({"webgl2": False, "norm16": False}, "webgl2", "WebGL2"),
         ({"norm16": False}, "norm16", "EXT_texture_norm16"),
         ({"viewer": "apercu"}, "viewer", "aperçus"),
