@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# WeasyPrint (letters, feedback sheets) needs Pango, HarfBuzz and a font with French accents.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, for layer caching: the project declares no installable packages
 # (the Django code runs from /app), so installing "." installs just its dependencies.
 COPY pyproject.toml ./

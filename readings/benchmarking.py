@@ -188,7 +188,7 @@ def exams_add(world: World, n: int, *, rng: random.Random | None = None, batch: 
             rows.append(Exam(
                 participant=woman, practice_id=practice_id, l1_radiologist_id=rng.choice(world.l1_of[practice_id]),
                 mammogram_date=mammogram, due_at=mammogram + dt.timedelta(days=15), state=ExamState.QUEUED,
-                medium=Exam.Medium.FILM if rng.random() < 0.05 else Exam.Medium.CONSOLE,
+                medium=Exam.Medium.CONSOLE,  # film exams go to lightbox sessions, never to the engine
                 created_by_id=world.staff_of[practice_id], submitted_at=now,
                 urgent=rng.random() < 0.01, l2_round=2 if rng.random() < 0.03 else 1,
             ))
@@ -258,7 +258,8 @@ def assignment_counts() -> Counter:
 
 def queue_left() -> tuple[int, dict[str, int], int]:
     """(exams still queued, why per wait code, how many of them some reader could still take today)."""
-    queued = Exam.objects.filter(state=ExamState.QUEUED)
+    # Film exams are booked into lightbox sessions by the secretariat, never by the engine (§4 film exams).
+    queued = Exam.objects.filter(state=ExamState.QUEUED).exclude(medium=Exam.Medium.FILM)
     why = Counter(code or "UNCHECKED" for code in queued.values_list("queue_wait_code", flat=True))
     rules = rules_current()
     states = reader_states(profile_ids=None, today=timezone.localdate(), rules=rules)

@@ -58,7 +58,10 @@ class L2VerdictForm(forms.Form):
             )
         for slot, _side, _view in SLOTS:
             self.fields[f"cti_{slot}"] = forms.ChoiceField(
-                label=slot, choices=[("", _("Conforme"))] + CtiItem.Reason.choices, required=False
+                label=slot,
+                choices=[("", _("Conforme"))]
+                + [c for c in CtiItem.Reason.choices if c[0] not in ("IMP", "TRF")],
+                required=False,
             )
         self.fields["client_uuid"].initial = uuid.uuid4()
 

@@ -21,6 +21,7 @@ def reader_worklist(*, reader: User) -> QuerySet[Assignment]:
         Assignment.objects.filter(reader=reader, state=Assignment.State.ACTIVE)
         .exclude(exam__l1_radiologist=reader)
         .exclude(readings__status=L2Reading.Status.PROVISIONAL)  # read, inside its undo window
+        .exclude(exam__medium=Exam.Medium.FILM)  # booked into a lightbox session: read on films
         .select_related("exam__practice", "exam__participant")
         .annotate(
             prior_count=Count("exam__priors"),

@@ -8,6 +8,7 @@ from django.urls import reverse
 from readings.models import Assignment, L2Reading
 from readings.selectors import exam_for_reader, reader_session, reader_worklist
 from screening.models import DicomInstance, Exam, Rendition, User
+from screening.services.policies import l1_blinded_for
 from screening.services.renditions import HTJ2K_LOSSLESS_RPCL
 
 SLOTS = ("RCC", "LCC", "RMLO", "LMLO")
@@ -88,7 +89,20 @@ def prior_choose(exam: Exam) -> Exam | None:
     return earlier.filter(mammogram_date__lte=limit).first() or earlier.first()
 
 
-def _l1(exam: Exam) -> dict:
+L1_BLINDED_KEYS = ("acr_final_right", "acr_final_left", "acr_initial_right", "acr_initial_left", "bdi_done",
+                   "conduct", "lesions")  # fmt: skip
+
+
+def _l1(exam: Exam, *, blinded: bool = False) -> dict:
+    """The L1 form for the second reader; under a blind policy (§5) without ACR, lesions, BDI and conduct."""
+    data = _l1_full(exam)
+    if blinded:
+        data = {k: v for k, v in data.items() if k not in L1_BLINDED_KEYS}
+        data["blinded"] = True
+    return data
+
+
+def _l1_full(exam: Exam) -> dict:
     form = exam.l1_form
     return {
         "acr_final_right": form.acr_final_right,
@@ -138,7 +152,9 @@ def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
     session = reader_session(reader=reader)
     p = exam.participant
     l1 = exam.l1_form
+    blinded = l1_blinded_for(exam=exam, reader=reader)
     return {
+        "policy": exam.policy_version,
         "exam": {
             "id": exam.pk,
             "state": exam.state,
@@ -168,10 +184,10 @@ def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
         }
         if prior is not None
         else None,  # fmt: skip
-        "l1": _l1(exam) if l1 is not None else None,
-        "normal_acr": {
-            "right": l1.acr_final_right if l1 and l1.acr_final_right in (1, 2) else 1,
-            "left": l1.acr_final_left if l1 and l1.acr_final_left in (1, 2) else 1,
+        "l1": _l1(exam, blinded=blinded) if l1 is not None else None,
+        "normal_acr": {  # blind reading: no hint from the L1 ACR either
+            "right": l1.acr_final_right if l1 and not blinded and l1.acr_final_right in (1, 2) else 1,
+            "left": l1.acr_final_left if l1 and not blinded and l1.acr_final_left in (1, 2) else 1,
         },
         "assignment": {"id": assignment.pk, "state": assignment.state} if assignment else None,
         "provisional": {"reading_id": provisional.pk, "final_at": provisional.final_at.isoformat()}

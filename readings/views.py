@@ -24,6 +24,7 @@ from screening.models import AuditEvent, ExamState
 from screening.selectors import standard_views
 from screening.services.audit import audit_record
 from screening.services.errors import ServiceError
+from screening.services.policies import l1_blinded_for
 from screening.views.common import client_ip, reader_required
 
 HANGING = (("RCC", "LCC"), ("RMLO", "LMLO"))  # H1: right breast on the viewer's left, chest walls at the seam
@@ -61,13 +62,14 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
     l2_readings_finalize_due(reader=request.user)
     exam = exam_for_reader(reader=request.user, exam_id=exam_id)
     open_for_reading = (
-        exam.state in (ExamState.ASSIGNED, ExamState.IN_READING)
+        exam.state in (ExamState.ASSIGNED, ExamState.IN_READING, ExamState.CONSENSUS_PENDING)
         and not exam.l2_readings.filter(reader=request.user, status=L2Reading.Status.PROVISIONAL).exists()
     )  # a verdict inside its undo window: withdraw it first
     l1 = exam.l1_form
+    blinded = l1_blinded_for(exam=exam, reader=request.user)  # §5: no L1 ACR under a blind policy
     # F6: the normal verdict takes the L1 ACR per breast when it is 1 or 2, else 1.
-    initial = {"acr_right": l1.acr_final_right if l1.acr_final_right in (1, 2) else 1,
-               "acr_left": l1.acr_final_left if l1.acr_final_left in (1, 2) else 1}  # fmt: skip
+    initial = {"acr_right": l1.acr_final_right if not blinded and l1.acr_final_right in (1, 2) else 1,
+               "acr_left": l1.acr_final_left if not blinded and l1.acr_final_left in (1, 2) else 1}  # fmt: skip
     form = L2VerdictForm(request.POST or None, initial=initial)
     if request.method == "POST" and open_for_reading and form.is_valid():
         data = form.cleaned_data
@@ -129,7 +131,8 @@ def read_exam(request: HttpRequest, exam_id: int) -> HttpResponse:
         if prior
         else None,
         "l1": exam.l1_form,
-        "l1_lesions": exam.l1_form.lesions.all(),
+        "l1_blinded": blinded,
+        "l1_lesions": exam.l1_form.lesions.none() if blinded else exam.l1_form.lesions.all(),
         "readings": exam.l2_readings.filter(reader=request.user),
         "session": reader_session(reader=request.user),
         "undo": undo_context(request),

@@ -28,15 +28,23 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from pydicom.uid import generate_uid
 
-from readings.models import Assignment, CtiItem, L2Reading
+from readings.models import Assignment, CtiItem, L2Reading, LightboxSession, ReaderProfile
 from readings.services.assignment import assignment_release, exam_assign
+from readings.services.films import (
+    film_exam_register,
+    film_result_key_in,
+    lightbox_session_book,
+    lightbox_session_create,
+)
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open, l2_reading_submit
 from screening import demo_people as people
 from screening.demo_images import ImagePool
+from screening.demo_outcomes import outcomes_demo
 from screening.demo_people import BERNARD, SLOTS, ExamSpec, Identity, Organisation
 from screening.demo_planning import home_sites_set, planning_demo
 from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile, ReadingCentre
 from screening.services.audit import audit_record
+from screening.services.errors import ServiceError
 from screening.services.exams import exam_create, exam_submit, participant_get_or_create
 from screening.services.ingest import ingest_file_receive
 
@@ -141,9 +149,16 @@ class DemoLoader:
         first = spec.prior_date is None and (day - who.birth_date).days < 52 * 365
         form, lesions = self._l1_form(spec, first)
         film_unit = Exam.Equipment.CR if spec.index % 2 else Exam.Equipment.ANA
-        actor = self.org.coordinator if film else self.org.staff[code]  # films: keyed in by the secretariat
+        if film:  # registered (and submitted) by the secretariat when the films arrive
+            return film_exam_register(
+                actor=self.org.coordinator, practice=self.org.practices[code], l1_radiologist=l1,
+                participant={"programme_id": who.programme_id, "last_name": who.last_name,
+                             "first_name": who.first_name, "birth_date": who.birth_date},
+                mammogram_date=day, l1=form, lesions=lesions, equipment=film_unit,
+                accession_number=f"{spec.practice.accession_prefix}{day:%y%m%d}{spec.index:03d}",
+            )  # fmt: skip
         return exam_create(
-            actor=actor,
+            actor=self.org.staff[code],
             practice=self.org.practices[code],
             participant=participant,
             l1_radiologist=l1,
@@ -190,18 +205,44 @@ class DemoLoader:
             raise RuntimeError(f"{refused.original_name} refusé : {refused.reason}")
 
     def _submit(self, exam: Exam, actor) -> Exam:
-        exam_submit(exam_id=exam.pk, actor=actor)
-        settled = (ExamState.ASSIGNED, ExamState.INCOMPLETE, ExamState.L1_POSITIVE)
+        film, S = exam.medium == Exam.Medium.FILM, ExamState  # films: submitted on registration
+        if not film:
+            exam_submit(exam_id=exam.pk, actor=actor)
+        # L1 positives go on at once to their follow-up (§4): histology, surveillance or deferred work-up.
+        settled = (S.QUEUED if film else S.ASSIGNED, S.INCOMPLETE, S.L1_POSITIVE, S.HISTOLOGY_PENDING,
+                   S.SURVEILLANCE, S.BDD_PENDING)  # fmt: skip
         self._wait(lambda: Exam.objects.filter(pk=exam.pk, state__in=settled).exists(), f"routage de {exam}")
         exam.refresh_from_db()
+        if film and exam.state == S.QUEUED:  # the engine leaves films to a lightbox session
+            self._book_lightbox(exam)
+            exam.refresh_from_db()
         return exam
 
+    def _book_lightbox(self, exam: Exam) -> None:
+        """Today's lightbox session of the first reader the rules allow (a refused booking leaves nothing)."""
+        today, coordinator = timezone.localdate(), self.org.coordinator
+        for profile in ReaderProfile.objects.select_related("user", "site").order_by("pk"):
+            reader = profile.user
+            try:
+                with transaction.atomic():
+                    session = LightboxSession.objects.filter(reader=reader, scheduled_on=today).first()
+                    session = session or lightbox_session_create(site=profile.site, reader=reader,
+                                                                 scheduled_on=today, actor=coordinator)  # fmt: skip
+                    lightbox_session_book(session_id=session.pk, exam_ids=[exam.pk], actor=coordinator)
+                return
+            except ServiceError:
+                continue  # R-COI-1/2, absent or inactive: the next reader
+        raise RuntimeError(f"{exam} : aucun lecteur pour la séance de négatoscope")
+
     def _read(self, exam: Exam, kind: str, reader) -> None:
-        if exam.medium == Exam.Medium.CONSOLE:  # films are keyed in after the lightbox session: no opening
-            l2_reading_open(exam_id=exam.pk, reader=reader)
-            audit_record(
-                actor=reader, action=AuditEvent.Action.READING_OPEN, exam=exam, object_ref="lecture L2"
-            )
+        if exam.medium == Exam.Medium.FILM:  # keyed in by the secretariat after the lightbox session
+            form = exam.l1_form
+            acr = [a if a in (1, 2) else 2 for a in (form.acr_final_right, form.acr_final_left)]
+            film_result_key_in(exam_id=exam.pk, reader=reader, keyed_by=self.org.coordinator,
+                               verdict=L2Reading.Verdict.NORMAL, acr_right=acr[0], acr_left=acr[1])  # fmt: skip
+            return
+        l2_reading_open(exam_id=exam.pk, reader=reader)
+        audit_record(actor=reader, action=AuditEvent.Action.READING_OPEN, exam=exam, object_ref="lecture L2")
         if kind == "IN_READING":
             return
         seconds = self.rng.randint(35, 150)
@@ -299,7 +340,7 @@ def demo_reset(log: Log) -> None:
     from django.contrib.sessions.models import Session
 
     Session.objects.all().delete()
-    for folder in ("originals", "renditions", "staging"):
+    for folder in ("originals", "renditions", "staging", "letters", "retakes"):
         shutil.rmtree(Path(settings.MEDIA_ROOT) / folder, ignore_errors=True)
     log("Données et images de démonstration supprimées.")
 
@@ -343,6 +384,7 @@ def demo_load(*, exams: int = people.DEFAULT_EXAMS, log: Log = print, seed: int 
     finally:
         pool.close()
     planning_demo(org, today, log)
+    outcomes_demo(org, today, log)
     counts = Counter(Exam.objects.values_list("state", flat=True))
     log(f"{done} examens et {loader.images} images chargés en {time.monotonic() - started:.0f} s.")
     return dict(counts)

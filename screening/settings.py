@@ -153,7 +153,14 @@ CELERY_BEAT_SCHEDULE = {
     "assign-queued-exams": {"task": "readings.tasks.assign_queued_exams", "schedule": 120.0},
     "assignment-housekeeping": {"task": "readings.tasks.assignment_housekeeping", "schedule": 300.0},
     "finalize-due-verdicts": {"task": "readings.tasks.l2_readings_finalize_due_task", "schedule": 30.0},
+    # Issue 6 outcomes: letters rendered when due (the woman's 24 h after the doctor's), retake and follow-up
+    # timers (idempotent, they re-check each exam's state under its lock).
+    "letters-generate-due": {"task": "screening.tasks_letters.letters_generate_due_task", "schedule": 300.0},
+    "retake-timers": {"task": "readings.tasks_retakes.retake_timers", "schedule": 3600.0},
+    "follow-up-timers": {"task": "screening.tasks_followup.follow_up_timers", "schedule": 3600.0},
 }
+# Autodiscovery finds only tasks.py: the outcome task modules are named here.
+CELERY_IMPORTS = ("screening.tasks_letters", "screening.tasks_followup", "readings.tasks_retakes")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -210,6 +217,18 @@ L2_STATION_COOKIE = "l2_station"
 INGEST_STUCK_MINUTES = 10
 # R-SCOPE-4 (!): L2 after a refused BDI. The foundation issue keeps ACR 0 exams out of L2.
 L2_ON_REFUSED_BDI = env.bool("L2_ON_REFUSED_BDI", default=False)
+# Outcomes (domain spec §7, R-LET-1, R-CTI-3, R-FU-2): delays of letters, retakes and follow-up.
+L2_WOMAN_LETTER_DELAY_HOURS = env.int("L2_WOMAN_LETTER_DELAY_HOURS", default=24)
+L2_RETAKE_REMINDER_DAYS = 30
+L2_LIGHTBOX_SESSION_MAX = env.int(
+    "L2_LIGHTBOX_SESSION_MAX", default=120
+)  # exams per lightbox session (2–3 h)
+L2_RETAKE_DEADLINE_DAYS = 182
+L2_RETAKE_STATEMENT_MAX_BYTES = 10 * 1024 * 1024
+L2_FU_REMINDER_DAYS = (90, 180)
+L2_FU_LOST_MONTHS = 12
+L2_FU_SURVEILLANCE_MONTHS = (6, 12)
+L2_INTERVAL_CANCER_MONTHS = 24
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -42,7 +42,12 @@ urlpatterns += i18n_patterns(
     path("examens/", include(practice_patterns)),
     path("fichiers-recus/", receptions.reception_list, name="receptions"),
     path("lecture/", include("readings.urls")),
+    path("coordination/courriers/", include("screening.urls_letters")),
+    path("coordination/indicateurs/", include("readings.urls_indicators")),
+    path("coordination/films/", include("readings.urls_films")),
     path("coordination/", include("readings.urls_coordination")),
+    path("suivi/", include("screening.urls_followup")),
+    path("reprises/", include("screening.urls_retakes")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

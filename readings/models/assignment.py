@@ -123,6 +123,7 @@ class Assignment(models.Model):
         COORDINATOR = "COORDINATOR", _("Coordination")
         BATCH = "BATCH", _("Lot")
         SESSION = "SESSION", _("Session de lecture")
+        LIGHTBOX = "LIGHTBOX", _("Séance de négatoscope")
 
     exam = models.ForeignKey("screening.Exam", on_delete=models.CASCADE, related_name="assignments")
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")

@@ -156,6 +156,7 @@ class Alert(models.Model):
         STALE = "STALE", _("Attribution non ouverte, réattribuée")
         READER_BEHIND = "READER_BEHIND", _("Lecteur en retard sur l'objectif annuel")
         DEFERRED = "DEFERRED", _("Cas mis de côté par un lecteur")
+        TASK_NODOC = "TASK_NODOC", _("Vérifier le contact avec le radiologue (aucun médecin)")
 
     kind = models.CharField(max_length=14, choices=Kind.choices)
     key = models.CharField(max_length=80)  # kind + object: at most one open alert per key

@@ -137,6 +137,8 @@ class CtiItem(models.Model):
         EXP = "EXP", _("Exposition")
         ART = "ART", _("Artéfact")
         MIS = "MIS", _("Incidence manquante")
+        IMP = "IMP", _("Impression (film)")
+        TRF = "TRF", _("Transmission")
 
     class Action(models.TextChoices):
         REF = "REF", _("Refaire l'incidence")

@@ -52,6 +52,14 @@ def held_in_batch():
     return Exists(BatchExam.objects.filter(exam=OuterRef("pk"), active=True))
 
 
+def browser_queue():
+    """Queued exams the engine may hand out: not held in a batch, and not on films (those are booked
+    into a lightbox session by the secretariat, readings/services/films.py)."""
+    return (
+        Exam.objects.filter(state=ExamState.QUEUED).exclude(medium=Exam.Medium.FILM).exclude(held_in_batch())
+    )
+
+
 def queue_assign(
     *,
     limit: int = 200,
@@ -68,7 +76,7 @@ def queue_assign(
     rules = rules_current()
     result = QueueResult()
     with transaction.atomic():
-        exams = Exam.objects.filter(state=ExamState.QUEUED).exclude(held_in_batch())
+        exams = browser_queue()
         if exam_ids is not None:
             exams = exams.filter(pk__in=exam_ids)
         if checked_before is not None:
@@ -144,12 +152,7 @@ def queue_drain(*, started_at: dt.datetime, chunk: int = 500, actor: User | None
             continue
         # Nothing we could lock: done, unless unlooked-at exams are held by another transaction right now
         # (a session or a coordinator's action); wait briefly for them rather than leave them to the next run.
-        pending = (
-            Exam.objects.filter(state=ExamState.QUEUED)
-            .exclude(held_in_batch())
-            .exclude(queue_checked_at__gte=started_at)
-            .exists()
-        )
+        pending = browser_queue().exclude(queue_checked_at__gte=started_at).exists()
         if not pending or retries >= 5:
             return total
         retries += 1
@@ -206,7 +209,7 @@ def exams_assign_to_reader(
             # Exams before the reader (see the module docstring); pk order keeps two batches from crossing.
             list(Exam.objects.select_for_update().filter(pk__in=exam_ids).order_by("pk").values_list("pk"))
             ReaderProfile.objects.select_for_update().filter(pk=profile.pk).first()
-        rows = list(exams.values_list(*FACT_FIELDS, "state"))
+        rows = list(exams.values_list(*FACT_FIELDS, "state", "medium"))
         (state,) = reader_states(profile_ids=[profile.pk], today=today, rules=rules)
         engine = engine_rules(rules)
         taken: list[int] = []
@@ -215,6 +218,11 @@ def exams_assign_to_reader(
             exam_id, exam_state = row[0], row[4]
             if exam_state != ExamState.QUEUED:
                 result.refused.append((exam_id, f"n'est pas en file L2 ({ExamState(exam_state).label})"))
+                continue
+            if row[5] == Exam.Medium.FILM:
+                result.refused.append(
+                    (exam_id, "examen sur films : à programmer dans une séance de négatoscope")
+                )
                 continue
             if limit is not None and len(taken) >= limit:
                 break

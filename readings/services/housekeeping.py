@@ -58,7 +58,7 @@ def assignment_housekeeping(*, now: dt.datetime | None = None) -> dict[str, int]
     absent = ReaderAbsence.objects.filter(starts_on__lte=today, ends_on__gte=today).values("reader__user_id")
     away = (
         Assignment.objects.filter(state=Assignment.State.ACTIVE, started_at__isnull=True)
-        .exclude(way=Assignment.Way.BATCH)
+        .exclude(way__in=(Assignment.Way.BATCH, Assignment.Way.LIGHTBOX))  # booked sessions stay booked
         .filter(
             Q(reader_id__in=absent)
             | Q(reader__reader_profile__active=False)

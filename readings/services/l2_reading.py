@@ -20,9 +20,11 @@ from readings.models import (
     ReadingSession,
 )
 from readings.services.stations import station_refusal_detail, station_verdicts_allowed
-from screening.models import Exam, ExamState, User
+from screening.models import Exam, ExamState, ReadingPolicy, User
 from screening.services.errors import ServiceError
 from screening.services.exam_state import exam_transition
+from screening.services.outcome_flow import exam_l2_decide, reading_purpose_for
+from screening.services.policies import policy_for_exam
 
 SIDE_FR = {"D": "sein droit", "G": "sein gauche"}
 
@@ -167,7 +169,12 @@ def l2_reading_submit(
         assignment = Assignment.objects.filter(
             exam=exam, reader=reader, state=Assignment.State.ACTIVE
         ).first()
-        if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
+        # CONSENSUS_PENDING: a third reading or a CTI confirmation (§5), given to this reader by the policy.
+        if assignment is None or exam.state not in (
+            ExamState.ASSIGNED,
+            ExamState.IN_READING,
+            ExamState.CONSENSUS_PENDING,
+        ):
             raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
         if assignment.readings.exclude(status=L2Reading.Status.WITHDRAWN).exists():
             raise ServiceError("already_submitted", "Un verdict est déjà enregistré pour cet examen.")
@@ -178,6 +185,8 @@ def l2_reading_submit(
         now = timezone.now()
         reading = L2Reading.objects.create(
             exam=exam,
+            purpose=reading_purpose_for(exam=exam),
+            **_blind_opinion(exam=exam, reader=reader),
             assignment=assignment,
             reader=reader,
             l1_radiologist=exam.l1_radiologist,
@@ -212,6 +221,22 @@ def l2_reading_submit(
     return reading
 
 
+def _blind_opinion(*, exam: Exam, reader: User) -> dict:
+    """§5 BLIND_THEN_REVEAL: the reader's first opinion (given blind, withdrawn once the L1 form was revealed)
+    is kept on the reading that replaces it, with the moment of the reveal."""
+    if policy_for_exam(exam=exam).blinding != ReadingPolicy.Blinding.BLIND_THEN_REVEAL:
+        return {}
+    first = (
+        L2Reading.objects.filter(exam=exam, reader=reader, status=L2Reading.Status.WITHDRAWN)
+        .order_by("submitted_at", "pk")
+        .first()
+    )
+    if first is None:
+        return {}
+    opinion = {"verdict": first.verdict, "acr_right": first.acr_right, "acr_left": first.acr_left}
+    return {"opinion_blind": opinion, "revealed_at": first.submitted_at}
+
+
 def reading_outcome_apply(
     *, exam: Exam, reading: L2Reading, assignment: Assignment | None, actor: User | None
 ) -> None:
@@ -222,13 +247,7 @@ def reading_outcome_apply(
         assignment.started_at = assignment.started_at or assignment.ended_at
         assignment.save(update_fields=["state", "ended_at", "started_at"])
     BatchExam.objects.filter(exam=exam, active=True).update(active=False)
-    outcome = {
-        L2Reading.Verdict.NORMAL: ExamState.L2_NEGATIVE,
-        L2Reading.Verdict.ANOMALY: ExamState.L2_POSITIVE,
-        L2Reading.Verdict.CTI: ExamState.CTI_REQUESTED,
-    }[verdict]
-    exam_transition(exam_id=exam.pk, to_state=outcome, actor=actor, reason=reading_summary(reading))
-    if verdict != L2Reading.Verdict.NORMAL:
+    if verdict != L2Reading.Verdict.NORMAL and reading.purpose == L2Reading.Purpose.L2:
         form = exam.l1_form
         Discordance.objects.create(
             exam=exam,
@@ -239,6 +258,7 @@ def reading_outcome_apply(
             l1_summary=f"L1 : ACR D{form.acr_final_right} / G{form.acr_final_left}",
             l2_summary=reading_summary(reading)[:300],
         )
+    exam_l2_decide(exam=exam, reading=reading, actor=actor)  # the policy decides the state, letters follow
 
 
 def reading_summary(reading: L2Reading) -> str:

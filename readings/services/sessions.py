@@ -34,6 +34,7 @@ def reading_session_start(*, reader: User, size: int) -> tuple[ReadingSession, R
         # Pre-filter in SQL what can never be this reader's, so the engine sees `size` good candidates.
         candidates = (
             Exam.objects.filter(state=ExamState.QUEUED)
+            .exclude(medium=Exam.Medium.FILM)  # films are read at a lightbox session, not in the browser
             .exclude(held_in_batch())
             .exclude(l1_radiologist=reader)
         )

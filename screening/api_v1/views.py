@@ -22,7 +22,7 @@ from screening.models import AuditEvent, Exam, ExamState, IngestFile, Practice, 
 from screening.services.audit import audit_record
 from screening.services.errors import ServiceError
 from screening.services.exams import exam_create, exam_submit, participant_get_or_create
-from screening.services.ingest import ingest_file_receive
+from screening.services.ingest import UPLOAD_STATES, ingest_file_receive
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .serializers import (
@@ -34,7 +34,7 @@ from .serializers import (
     IngestFileSerializer,
 )
 
-OPEN_FOR_UPLOAD = (ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED)
+OPEN_FOR_UPLOAD = UPLOAD_STATES  # retake states included (R-CTI-4)
 
 
 def v1_exception_handler(exc, context):

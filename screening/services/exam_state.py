@@ -28,7 +28,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.RESULT_SENT: frozenset({S.CLOSED, S.BDD_PENDING}),
     S.CTI_REQUESTED: frozenset({S.RETAKE_PENDING}),
     S.RETAKE_PENDING: frozenset({S.RETAKE_RECEIVED, S.RETAKE_OVERDUE, S.RETAKE_REFUSED}),
-    S.RETAKE_OVERDUE: frozenset({S.RETAKE_RECEIVED, S.RETAKE_REFUSED}),
+    # An overdue retake that never comes is closed by the coordinator (closed reason CTI_OVERDUE).
+    S.RETAKE_OVERDUE: frozenset({S.RETAKE_RECEIVED, S.RETAKE_REFUSED, S.CLOSED}),
     S.RETAKE_RECEIVED: frozenset({S.QUEUED}),
     S.RETAKE_REFUSED: frozenset({S.CLOSED}),
     S.L1_POSITIVE: frozenset({S.HISTOLOGY_PENDING, S.SURVEILLANCE, S.BDD_PENDING}),

@@ -18,11 +18,15 @@ from screening.models import (
     Practice,
     PracticeMembership,
     PracticeRole,
+    ReadingPolicy,
     User,
 )
 
 from .errors import ServiceError
 from .exam_state import exam_transition
+from .outcome_flow import exam_l1_positive_route
+from .outcome_record import exam_outcome_refresh
+from .policies import policy_current
 
 SIDE_LABEL = {"right": "sein droit", "left": "sein gauche"}
 VIEW_LABEL = {"RCC": "Face D", "LCC": "Face G", "RMLO": "Oblique D", "LMLO": "Oblique G"}
@@ -162,16 +166,30 @@ def exam_submit(*, exam_id: int, actor: User) -> Exam:
         exam = Exam.objects.select_for_update(of=("self",)).select_related("l1_form").get(pk=exam_id)
         if exam.state not in (ExamState.DRAFT, ExamState.INCOMPLETE):
             raise ServiceError("exam_not_submittable", "Cet examen a déjà été transmis.")
+        # §5: the policy in force at submission applies to this exam for good (Exam.policy_version).
+        policy = policy_current()
         goes_to_l2, why = l1_routing(exam.l1_form)
+        if (
+            not goes_to_l2
+            and policy.scope == ReadingPolicy.Scope.ALL
+            and not exam.l1_form.bdi_refused_by_woman
+        ):
+            goes_to_l2, why = (
+                True,
+                "",
+            )  # every exam is double read; L1 positive vs L2 negative is a discordance
         if goes_to_l2 and exam.medium == Exam.Medium.CONSOLE and not exam.instances.exists():
             raise ServiceError(
                 "no_images", "Aucune image acceptée : envoyez les 4 incidences avant de transmettre."
             )
         exam = exam_transition(exam_id=exam.pk, to_state=ExamState.SUBMITTED, actor=actor)
         exam.submitted_at = exam.submitted_at or timezone.now()
-        exam.save(update_fields=["submitted_at"])
+        exam.policy_version = policy.version
+        exam.save(update_fields=["submitted_at", "policy_version"])
         if not goes_to_l2:
-            return exam_transition(exam_id=exam.pk, to_state=ExamState.L1_POSITIVE, actor=None, reason=why)
+            exam_transition(exam_id=exam.pk, to_state=ExamState.L1_POSITIVE, actor=None, reason=why)
+            return exam_l1_positive_route(exam_id=exam.pk)
+        exam_outcome_refresh(exam_id=exam.pk)
         from screening import tasks  # local: tasks import services
 
         transaction.on_commit(lambda: tasks.exam_intake_check.delay(exam.pk))

@@ -21,6 +21,7 @@ from screening.models import DicomInstance, DicomStudy, Exam, ExamState, IngestF
 
 from .errors import ServiceError
 from .ingest_checks import (
+    RETAKE_UPLOAD_STATES,
     content_sha256,
     exam_match,
     header_check,
@@ -31,7 +32,8 @@ from .ingest_checks import (
 from .ingest_store import instance_store
 
 log = logging.getLogger(__name__)
-UPLOAD_STATES = (ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED)
+# Retake states too: the retaken views join the originals of the same exam (R-CTI-4), never replacing them.
+UPLOAD_STATES = (ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED, *RETAKE_UPLOAD_STATES)
 S = IngestFile.State
 
 

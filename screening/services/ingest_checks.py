@@ -12,6 +12,9 @@ from pydicom.errors import InvalidDicomError
 from screening.dicom.classify import Classification, Refusal, check_acceptable, classify
 from screening.models import Exam, ExamState, Participant, Practice
 
+# A retake (R-CTI-4) comes back to the exam that asked for it, acquired on a later day than the mammogram.
+RETAKE_UPLOAD_STATES = (ExamState.RETAKE_PENDING, ExamState.RETAKE_OVERDUE)
+
 # A 4096×3328 mammogram has 13.6 Mpx and a tomosynthesis volume ~100 frames: far beyond is a decompression bomb.
 MAX_FRAME_PIXELS = 60_000_000
 MAX_FRAMES = 500
@@ -93,7 +96,14 @@ def identity_check(header: Dataset, participant: Participant, exam: Exam) -> Non
     if name and name not in {participant.last_name.casefold(), participant.birth_name.casefold()}:
         problems.append(f"nom « {str(header.get('PatientName', '')).replace('^', ' ')} »")
     study_date = str(header.get("StudyDate", "")).strip()
-    if study_date and study_date != exam.mammogram_date.strftime("%Y%m%d"):
+    mammogram_day = exam.mammogram_date.strftime("%Y%m%d")
+    retake_later = (
+        exam.state in RETAKE_UPLOAD_STATES
+        and len(study_date) == 8
+        and study_date.isdigit()
+        and study_date > mammogram_day
+    )
+    if study_date and study_date != mammogram_day and not retake_later:
         problems.append(f"date d'examen {study_date[6:8]}/{study_date[4:6]}/{study_date[:4]}")
     if problems:
         raise Refusal(
@@ -116,7 +126,18 @@ def exam_match(*, practice: Practice, header: Dataset) -> Exam | None:
     )
     if patient_id and len(study_date) == 8 and study_date.isdigit():
         day = f"{study_date[:4]}-{study_date[4:6]}-{study_date[6:]}"
-        return exams.filter(participant__programme_id=patient_id, mammogram_date=day).order_by("-pk").first()
+        match = exams.filter(participant__programme_id=patient_id, mammogram_date=day).order_by("-pk").first()
+        if match is None:  # a retake, shot later, goes to her exam that awaits it (R-CTI-4)
+            match = (
+                exams.filter(
+                    participant__programme_id=patient_id,
+                    state__in=RETAKE_UPLOAD_STATES,
+                    mammogram_date__lt=day,
+                )
+                .order_by("-mammogram_date", "-pk")
+                .first()
+            )
+        return match
     return None
 
 

@@ -7,11 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from screening.models import AuditEvent, ExamState
+from screening.models import AuditEvent
 from screening.selectors import exams_for_practice_user, inbox_studies_for_user, inbox_study_for_user
 from screening.services.audit import audit_record
 from screening.services.errors import ServiceError
 from screening.services.inbox import inbox_study_attach
+from screening.services.ingest import UPLOAD_STATES
 
 from .common import client_ip, practice_required
 
@@ -41,9 +42,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     studies = list(inbox_studies_for_user(user=request.user)[:200])
     for study in studies:
         study.thumbnails = [i for s in study.series.all() for i in s.instances.all()][:4]
-    open_exams = exams_for_practice_user(user=request.user).filter(
-        state__in=[ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED]
-    )
+    open_exams = exams_for_practice_user(user=request.user).filter(state__in=UPLOAD_STATES)
     audit_record(
         actor=request.user, action=AuditEvent.Action.EXAM_VIEW, object_ref="boîte de réception",
         ip_address=client_ip(request),

@@ -27,6 +27,8 @@ from screening.services.exams import (
     participant_get_or_create,
 )
 from screening.services.inbox import inbox_study_attach
+from screening.services.ingest import UPLOAD_STATES
+from screening.services.ingest_checks import RETAKE_UPLOAD_STATES
 
 from .common import client_ip, practice_required
 from .inbox import study_initial
@@ -107,7 +109,8 @@ def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
         "files": ingest_files_for_exam(exam=exam),
         "history": exam_history_for_practice(exam=exam),
         "missing": [VIEW_LABEL[m] for m in missing_views(exam)] if exam.medium == exam.Medium.CONSOLE else [],
-        "can_upload": exam.state in (ExamState.DRAFT, ExamState.INCOMPLETE, ExamState.SUBMITTED),
+        "can_upload": exam.state in UPLOAD_STATES,
+        "retake_open": exam.state in RETAKE_UPLOAD_STATES,
         "can_submit": exam.state in (ExamState.DRAFT, ExamState.INCOMPLETE),
         "readings": exam.l2_readings.prefetch_related("findings", "cti_items").order_by("submitted_at"),
     }

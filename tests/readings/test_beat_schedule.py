@@ -18,3 +18,10 @@ def test_database_scheduler_installs_the_assignment_and_reconciler_tasks():
     assert tasks["assignment-housekeeping"] == "readings.tasks.assignment_housekeeping"
     assert tasks["reconcile-stuck-exams"] == "screening.tasks.reconcile_stuck_exams"
     assert PeriodicTask.objects.get(name="assignment-housekeeping").interval.every == 300
+    # Issue 6: the outcome timers, and their task modules are known to the worker (not only tasks.py).
+    assert tasks["letters-generate-due"] == "screening.tasks_letters.letters_generate_due_task"
+    assert tasks["retake-timers"] == "readings.tasks_retakes.retake_timers"
+    assert tasks["follow-up-timers"] == "screening.tasks_followup.follow_up_timers"
+    app.loader.import_default_modules()
+    for name in ("letters_generate_due_task", "retake_timers", "follow_up_timers", "retake_assign"):
+        assert any(task.endswith(name) for task in app.tasks), name

@@ -35,8 +35,10 @@ def test_l1_positive_exam_never_goes_to_l2(practice_people, acr):
         practice=practice, staff=staff, l1=l1, l1_data=l1_negative(acr_final_right=acr, conduct=conduct)
     )
     exam = exam_submit(exam_id=exam.pk, actor=staff)
-    assert exam.state == ExamState.L1_POSITIVE
-    assert f"ACR final {acr} au sein droit" in exam.state_reason
+    # §4: L1_POSITIVE, then at once its follow-up: ACR 3 → surveillance, 4–5 → histology expected.
+    events = list(exam.status_events.values_list("to_state", "reason"))
+    assert events[-2][0] == ExamState.L1_POSITIVE and f"ACR final {acr} au sein droit" in events[-2][1]
+    assert exam.state == (ExamState.SURVEILLANCE if acr == 3 else ExamState.HISTOLOGY_PENDING)
     assert not exam.assignments.exists()
 
 
@@ -46,8 +48,9 @@ def test_refused_bdi_keeps_acr0_and_goes_to_l1_follow_up(practice_people):
     exam = exam_submit(
         exam_id=draft_exam(practice=practice, staff=staff, l1=l1, l1_data=data).pk, actor=staff
     )
-    assert exam.state == ExamState.L1_POSITIVE
-    assert "BDI refusé" in exam.state_reason
+    events = list(exam.status_events.values_list("to_state", "reason"))
+    assert events[-2][0] == ExamState.L1_POSITIVE and "BDI refusé" in events[-2][1]
+    assert exam.state == ExamState.BDD_PENDING  # ACR 0 kept after a refused BDI: deferred work-up expected
 
 
 def test_conduct_must_match_acr(practice_people):

@@ -13,7 +13,9 @@ from screening.models import (
     CentreRole,
     DicomInstance,
     Exam,
+    ExamOutcome,
     ExamState,
+    Letter,
     Participant,
     PracticeMembership,
     PracticeRole,
@@ -33,6 +35,8 @@ L2_PATH = {
     ExamState.L2_NEGATIVE,
     ExamState.L2_POSITIVE,
     ExamState.CTI_REQUESTED,
+    ExamState.RESULT_SENT,
+    ExamState.RETAKE_PENDING,
 }
 
 
@@ -90,7 +94,21 @@ def test_small_demo_set_is_built_through_the_services_and_is_idempotent(media):
 
     # Exams in the main states, all made by the services.
     states = set(Exam.objects.values_list("state", flat=True))
-    assert {ExamState.DRAFT, ExamState.L2_NEGATIVE, ExamState.ASSIGNED, ExamState.L1_POSITIVE} <= states
+    assert {ExamState.DRAFT, ExamState.ASSIGNED} <= states
+    assert states & {
+        ExamState.L2_NEGATIVE,
+        ExamState.CLOSED,
+    }  # read negative; closed once its letters went out
+    assert states & {
+        ExamState.HISTOLOGY_PENDING,
+        ExamState.SURVEILLANCE,
+        ExamState.BDD_PENDING,
+    }  # L1 positives
+    # Issue 6: results went out as real PDF letters, to the woman and her doctor.
+    sent = Letter.objects.filter(status=Letter.Status.SENT)
+    assert sent.filter(recipient_kind="WOMAN").exists() and sent.filter(recipient_kind="GP").exists()
+    assert all(letter.pdf.read(5) == b"%PDF-" for letter in sent[:3])
+    assert ExamOutcome.objects.filter(global_result="NEG").exists()
     assert Exam.objects.count() == 12
     assert Assignment.objects.filter(reader__username="dr.bernard", state=Assignment.State.ACTIVE).exists()
     assert Exam.objects.filter(medium=Exam.Medium.FILM).exists()

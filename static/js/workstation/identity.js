@@ -27,7 +27,8 @@ export function describeCase(json, t, banners, state) {
   if (summary) {
     const history = l1 ? Object.entries(l1.history || {}).filter(([, on]) => on).map(([key]) => t[`h_${key}`] || key) : [];
     summary.textContent = l1
-      ? `${t.l1Acr} D${l1.acr_final_right ?? "?"}/G${l1.acr_final_left ?? "?"} — ${t.density} ${l1.density || "?"}` +
+      ? `${l1.blinded ? t.l1Blind : `${t.l1Acr} D${l1.acr_final_right ?? "?"}/G${l1.acr_final_left ?? "?"}`}` +
+        ` — ${t.density} ${l1.density || "?"}` +
         ` — ${t.clinical} ${l1.clinical_exam || "?"}${history.length ? ` — ${history.join(", ")}` : ""}` +
         `${l1.comment ? ` — ${l1.comment}` : ""}`
       : t.noL1;
