@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.urls import reverse
 
-from readings.models import Assignment, L2Reading
+from readings.models import Assignment, L2Reading, Retake
 from readings.selectors import exam_for_reader, reader_session, reader_worklist
 from screening.models import DicomInstance, Exam, Rendition, User
 from screening.services.policies import l1_blinded_for
@@ -136,6 +136,29 @@ def _l1_full(exam: Exam) -> dict:
     }
 
 
+def _retake(exam: Exam, extra: list[dict]) -> dict | None:
+    """R-CTI-4: a retake is re-read with the originals; say which views were retaken and why, and mark the
+    originals among the extra views (the retaken image is the slot's default, the original an extra view)."""
+    retake = (
+        Retake.objects.filter(exam=exam, received_at__isnull=False)
+        .select_related("reading")
+        .order_by("-pk")
+        .first()
+    )
+    if retake is None:
+        return None
+    asked_at = retake.reading.submitted_at  # images stored before the CTI verdict are the originals
+    originals = set(exam.instances.filter(stored_at__lt=asked_at).values_list("sop_uid", flat=True))
+    for view in extra:
+        view["original"] = view["sop_uid"] in originals
+    items = [
+        {"side": i.side, "view": i.view, "reason": i.get_reason_display(), "action": i.get_action_display(),
+         "instructions": i.instructions}
+        for i in retake.reading.cti_items.all()
+    ]  # fmt: skip
+    return {"round": exam.l2_round, "received_at": retake.received_at.isoformat(), "items": items}
+
+
 def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
     """Everything the workstation needs to hang and read one case; 404 unless it is the reader's."""
     exam = exam_for_reader(reader=reader, exam_id=exam_id)
@@ -175,6 +198,7 @@ def case_for_reader(*, reader: User, exam_id: int, prefetch: int = 3) -> dict:
         "views": standard,
         "missing": [slot for slot in SLOTS if slot not in standard],
         "extra_views": extra,
+        "retake": _retake(exam, extra) if exam.l2_round > 1 else None,
         "lossy": any(v["lossy"] for v in standard.values()),
         "prior": {
             "exam_id": prior.pk,

@@ -313,6 +313,16 @@ def assignment_release(
     return True
 
 
+def reader_assignment_open(*, exam: Exam, reader: User) -> Assignment:
+    """The reader's active assignment on this (locked) exam, still open for reading; ASSIGNED → IN_READING."""
+    assignment = Assignment.objects.filter(exam=exam, reader=reader, state=Assignment.State.ACTIVE).first()
+    if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
+        raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
+    if exam.state == ExamState.ASSIGNED:
+        exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
+    return assignment
+
+
 def assignment_end(*, assignment: Assignment, code: str, reason: str, keep_batch: bool = False) -> None:
     """End an active assignment without reading it: its load is given back (caller holds the exam lock)."""
     ReaderProfile.objects.select_for_update().filter(user_id=assignment.reader_id).first()

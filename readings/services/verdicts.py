@@ -22,10 +22,8 @@ def l2_reading_finalize(*, reading_id: int, now: dt.datetime | None = None) -> b
         reading = L2Reading.objects.select_for_update().get(pk=reading_id)
         if reading.status != L2Reading.Status.PROVISIONAL or reading.final_at > now:
             return False
-        reading_state = (
-            ExamState.IN_READING if reading.purpose == L2Reading.Purpose.L2 else ExamState.CONSENSUS_PENDING
-        )
-        if exam.state != reading_state:  # taken back meanwhile (coordinator): the verdict is moot
+        # Taken back meanwhile (coordinator): the verdict is moot. CONSENSUS_PENDING: a consensus reading.
+        if exam.state not in (ExamState.IN_READING, ExamState.CONSENSUS_PENDING):
             reading.status, reading.withdrawn_at = L2Reading.Status.WITHDRAWN, now
             reading.save(update_fields=["status", "withdrawn_at"])
             return False

@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
-from readings.models import Alert, Assignment, ReaderPreference
-from readings.services.assignment import assignment_end
+from readings.models import Alert, ReaderPreference
+from readings.services.assignment import assignment_end, reader_assignment_open
 from screening.models import Exam, ExamState, User
 from screening.services.errors import ServiceError
 from screening.services.exam_state import exam_transition
@@ -13,7 +13,7 @@ DEFER_REASONS = {
     "IMAGES_BROKEN": "images défectueuses ou inutilisables",
     "IDENTITY": "identité discordante (étiquettes, mauvaise femme)",
     "PRIOR_MISSING": "antériorité manquante",
-    "ADVICE": "avis souhaité",
+    "ADVICE": "avis d'un second lecteur L2 souhaité (consensus)",
     "OTHER": "autre",
 }
 # Defaults of the spec's key map (§8): action → KeyboardEvent.key, or .code for digits (AZERTY without Shift).
@@ -34,18 +34,16 @@ def exam_defer(*, exam_id: int, reader: User, reason_code: str, text: str = "") 
         raise ServiceError("defer_reason", "Choisissez le motif de la mise de côté.", field="reason")
     if reason_code == "OTHER" and not text.strip():
         raise ServiceError("defer_text", "Précisez le motif « autre ».", field="text")
+    if reason_code == "ADVICE":  # a difficult case: a consensus of L2 readers (R-ORG-1), not the coordination
+        from screening.services.outcome_flow import consensus_request
+
+        return consensus_request(exam_id=exam_id, reader=reader, text=text)
     reason = f"Mis de côté par le lecteur : {DEFER_REASONS[reason_code]}" + (
         f" — {text.strip()[:200]}" if text else ""
     )
     with transaction.atomic():
         exam = Exam.objects.select_for_update().get(pk=exam_id)
-        assignment = Assignment.objects.filter(
-            exam=exam, reader=reader, state=Assignment.State.ACTIVE
-        ).first()
-        if assignment is None or exam.state not in (ExamState.ASSIGNED, ExamState.IN_READING):
-            raise ServiceError("not_assigned", "Cet examen ne vous est pas (ou plus) attribué.")
-        if exam.state == ExamState.ASSIGNED:
-            exam_transition(exam_id=exam.pk, to_state=ExamState.IN_READING, actor=reader)
+        assignment = reader_assignment_open(exam=exam, reader=reader)
         assignment_end(assignment=assignment, code="DEFER", reason=reason)
         exam_transition(exam_id=exam.pk, to_state=ExamState.DEFERRED, actor=reader, reason=reason)
         Alert.objects.bulk_create(

@@ -33,7 +33,9 @@ VERDICT_OUTCOME = {V.NORMAL: C.Outcome.NEGATIVE, V.ANOMALY: C.Outcome.POSITIVE, 
 
 
 def _l1_positive(exam: Exam) -> bool:
-    form = exam.l1_form
+    form = getattr(exam, "l1_form", None)  # exams built without a form (tests, imports) count as L1 negative
+    if form is None:
+        return False
     return bool({form.acr_final_right, form.acr_final_left} & {3, 4, 5}) or form.bdi_refused_by_woman
 
 
@@ -44,6 +46,8 @@ def reading_purpose_for(*, exam: Exam) -> str:
     open_one = Consensus.objects.filter(exam=exam, state=C.State.OPEN).first()
     if open_one is not None and open_one.trigger == C.Trigger.CTI:
         return L2Reading.Purpose.CTI_CONFIRMATION
+    if open_one is not None and open_one.trigger == C.Trigger.READER:
+        return L2Reading.Purpose.L2  # the asking reader gave no verdict: this one is the second reading
     return L2Reading.Purpose.ARBITRATION
 
 
@@ -76,6 +80,9 @@ def third_reader_assign(*, exam: Exam, reason: str) -> Assignment | None:
 
     rules = rules_current()
     already = set(L2Reading.objects.filter(exam=exam).values_list("reader_id", flat=True))
+    already |= set(
+        Consensus.participants.through.objects.filter(consensus__exam=exam).values_list("user_id", flat=True)
+    )
     (facts,) = exam_facts(
         [(exam.pk, exam.l1_radiologist_id, exam.practice_id, exam.practice.home_site_id)], with_released=False
     )
@@ -132,6 +139,18 @@ def exam_l2_decide(*, exam: Exam, reading: L2Reading, actor: User | None) -> str
             consensus.participants.add(reading.reader)
             consensus_close(consensus=consensus, outcome=outcome, actor=actor, tie_break=False, note="")
         return _outcome_apply(exam=exam, to_state=OUTCOME_STATE[outcome], reading=reading, actor=actor)
+    asked = Consensus.objects.select_for_update().filter(
+        exam=exam, state=C.State.OPEN, trigger=C.Trigger.READER
+    )
+    for consensus in asked:  # R-ORG-1: the consensus reader's verdict, agreed with, is the L2 opinion
+        consensus.participants.add(reading.reader)
+        consensus_close(
+            consensus=consensus,
+            outcome=VERDICT_OUTCOME[verdict],
+            actor=actor,
+            tie_break=False,
+            note=consensus.note,
+        )
     if verdict == V.CTI and policy.cti_consensus == P.CtiConsensus.REQUIRED:
         _consensus_open(exam=exam, reading=reading, trigger=C.Trigger.CTI, kind=C.Kind.CONSENSUS, actor=actor)
         exam_outcome_refresh(exam_id=exam.pk)
@@ -349,3 +368,23 @@ def consensus_reader_set(*, consensus_id: int, reader: User, actor: User) -> Ass
             why=f"{consensus.get_kind_display()} : lecteur désigné par {actor}",
             decision={"rule": "THIRD_READER", "actor_id": actor.pk},
         )
+
+
+def consensus_request(*, exam_id: int, reader: User, text: str = "") -> Exam:
+    """R-ORG-1: a difficult case goes to a consensus of L2 readers, never a third reading by the L1. The asking
+    reader's assignment ends; another eligible L2 reader reads it and their verdict, agreed with, decides."""
+    from readings.services.assignment import assignment_end, reader_assignment_open
+
+    with transaction.atomic():
+        exam = Exam.objects.select_for_update().get(pk=exam_id)
+        assignment = reader_assignment_open(exam=exam, reader=reader)
+        reason = "Avis d'un second lecteur L2 demandé" + (f" : {text.strip()[:200]}" if text.strip() else "")
+        assignment_end(assignment=assignment, code="CONSENSUS", reason=reason)
+        consensus = Consensus.objects.create(
+            exam=exam, trigger=C.Trigger.READER, kind=C.Kind.CONSENSUS, note=text[:500]
+        )
+        consensus.participants.add(reader)
+        exam_transition(exam_id=exam.pk, to_state=S.CONSENSUS_PENDING, actor=reader, reason=reason)
+        third_reader_assign(exam=exam, reason=f"Consensus demandé par {reader}")
+        exam_outcome_refresh(exam_id=exam.pk)
+    return Exam.objects.get(pk=exam.pk)

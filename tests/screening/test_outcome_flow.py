@@ -229,3 +229,30 @@ def test_l1_positive_exams_go_to_their_follow_up(centre, acr, state):
     exam.refresh_from_db()
     assert exam.state == state and S.L1_POSITIVE in states(exam)
     assert ExamOutcome.objects.get(exam=exam).global_result == "POS_L1"
+
+
+def test_a_reader_asks_for_a_consensus_and_the_second_l2_reader_decides(centre):
+    from readings.services.workstation import exam_defer
+
+    exam = exam_under(centre)
+    first = centre["readers"][0]
+    exam_assign(exam_id=exam.pk, actor=None, reader=first)
+    exam_defer(exam_id=exam.pk, reader=first, reason_code="ADVICE", text="Asymétrie douteuse QSE gauche")
+    exam.refresh_from_db()
+    consensus = Consensus.objects.get(exam=exam)
+    assert exam.state == S.CONSENSUS_PENDING and (consensus.trigger, consensus.kind) == (
+        "READER",
+        "CONSENSUS",
+    )
+    second = Assignment.objects.get(exam=exam, state="ACTIVE").reader
+    assert second not in (first, centre["l1"])
+    reading = l2_reading_submit(
+        exam_id=exam.pk, reader=second, verdict="ANOMALY", findings=ANOMALY, undo_seconds=0
+    )
+    assert reading.purpose == L2Reading.Purpose.L2
+    exam.refresh_from_db()
+    consensus.refresh_from_db()
+    assert exam.state == S.L2_POSITIVE and consensus.outcome == "POSITIVE"
+    assert set(consensus.participants.all()) == {first, second}
+    outcome = ExamOutcome.objects.get(exam=exam)
+    assert (outcome.l2_reader, outcome.l2_positive, outcome.resolved_by) == (second, True, "CONSENSUS")

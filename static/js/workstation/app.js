@@ -291,7 +291,8 @@ async function defer() {
   }
   if (!response.ok) return status.say(response.data.detail || t.deferFailed);
   S.done.add(entry.id);
-  status.say(`${t.deferred} ${entry.json.identity.programme_id}`);
+  const asked = response.data.state === "CONSENSUS_PENDING";  // "avis souhaité": another L2 reader reads it
+  status.say(`${asked ? t.consensusAsked : t.deferred} ${entry.json.identity.programme_id}`);
   return advance();
 }
 

@@ -33,6 +33,11 @@ export function describeCase(json, t, banners, state) {
         `${l1.comment ? ` — ${l1.comment}` : ""}`
       : t.noL1;
   }
+  // R-CTI-4: a retake is read with its originals (extra views, stage 8); say what was retaken and why.
+  const retake = json.retake;
+  banners.set("retake", retake
+    ? `${t.retake} (${t.round} ${retake.round}) : ${retake.items.map((i) => `${i.view} ${i.side} — ${i.reason}`).join(" ; ")}` +
+      ` — ${t.retakeOriginals}` : null);
   banners.set("missing", json.missing?.length ? `${t.missingView} : ${json.missing.map(slotLabel).join(", ")}` : null);
   banners.set("lossy", json.lossy ? t.lossyNoNormal : null);
   const flagged = Object.entries(json.views || {}).filter(([, v]) => (v.flags || []).length);

@@ -8,13 +8,13 @@ from playwright.sync_api import expect
 from readings.models import L2Reading
 from readings.services.films import lightbox_session_book, lightbox_session_create
 from screening.models import ExamState
-from tests.browser.conftest import SHOTS, _login, browser, page, server  # noqa: F401 (fixtures)
+from tests.browser.conftest import SHOTS, _login
 from tests.readings.test_films import make_world, register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_secretariat_keys_in_a_session_with_the_keyboard(page):  # noqa: F811
+def test_the_secretariat_keys_in_a_session_with_the_keyboard(page):
     world = make_world()
     first, second = register(world), register(world)
     session = lightbox_session_create(

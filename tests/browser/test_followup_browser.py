@@ -7,13 +7,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import browser, login_fixture, page, server, shots_dir  # noqa: F401
 from tests.screening.test_followup_support import World, bdd_pending_exam, l1_positive_exam
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_l1_radiologist_enters_a_bdd_and_the_secretariat_sees_the_board(page, login, shots_dir):  # noqa: F811
+def test_l1_radiologist_enters_a_bdd_and_the_secretariat_sees_the_board(page, login, shots_dir):
     world = World()
     exam = bdd_pending_exam(world, days_ago=100)
     l1_positive_exam(world, acr=3, days_ago=250)  # a surveillance check overdue on the board
