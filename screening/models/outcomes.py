@@ -88,6 +88,9 @@ class ExamOutcome(models.Model):
             models.Index(fields=["practice", "mammogram_date"]),
             models.Index(fields=["l1_radiologist", "mammogram_date"]),
             models.Index(fields=["l2_reader", "l2_read_at"]),
+            models.Index(
+                fields=["l2_read_at"], name="examoutcome_l2_read_at"
+            ),  # QI-11 volumes by reading date
             models.Index(fields=["l2_site", "l2_read_at"]),
             models.Index(fields=["global_result"]),
         ]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.template.loader import get_template
 
 from screening.models import LetterKind, RecipientKind
+from screening.services.letters_schema import breast_schema_svg
 
 K = LetterKind
 R = RecipientKind
@@ -99,6 +100,7 @@ VARIABLES: dict[str, Schema] = {
         }
     ],
     "examens_proposes": "examens proposés par la seconde lecture",
+    "schema": "schéma des deux seins avec chaque anomalie numérotée (image)",
     "cti": [
         {
             "sein": "« sein droit »",
@@ -163,6 +165,7 @@ def sample_context(*, today: dt.date) -> dict:
             }
         ],
         "examens_proposes": "agrandissements, échographie",
+        "schema": breast_schema_svg([{"side": "G", "quadrant": "QSE", "clock": 2}]),
         "cti": [
             {
                 "sein": "sein droit",

@@ -21,6 +21,7 @@ from readings.models import L2Reading
 from screening.models import Exam, LetterKind, RecipientKind
 from screening.services.errors import ServiceError
 from screening.services.letters_defaults import VARIABLES, centre_identity
+from screening.services.letters_schema import breast_schema_svg
 
 K = LetterKind
 SIDE_FR = {"D": "sein droit", "G": "sein gauche"}
@@ -229,11 +230,14 @@ def exam_context(*, exam: Exam, kind: str) -> dict:
         },
         "anomalies": [],
         "examens_proposes": "",
+        "schema": "",
         "cti": [],
     }
     if kind in (K.POS_M, K.POS_F, K.POS_R, K.REM_FU):
         reading = _deciding(exam, L2Reading.Verdict.ANOMALY)
         context["anomalies"] = _findings(reading)
+        marks = reading.findings.order_by("side", "pk").values("side", "quadrant", "clock") if reading else []
+        context["schema"] = breast_schema_svg(list(marks))
         context["examens_proposes"] = reading.proposed_exams if reading else ""
     if kind in (K.CTI_F, K.CTI_R, K.REM_CTI):
         context["cti"] = _cti_items(_deciding(exam, L2Reading.Verdict.CTI))

@@ -86,6 +86,9 @@ def _diagnosis(exam: Exam, closed_reason: str) -> dict:
 def exam_outcome_refresh(*, exam_id: int) -> ExamOutcome | None:
     """Recompute the reporting row of one exam (call inside the transaction of the event). None while in intake."""
     exam = Exam.objects.select_related("l1_form").get(pk=exam_id)
+    if exam.state == S.CANCELLED:  # a duplicate or a wrong woman: not a screened exam for the indicators
+        ExamOutcome.objects.filter(exam=exam).delete()
+        return None
     if exam.state in NOT_YET_OUT_OF_INTAKE and not exam.submitted_at:
         return None
     events = list(ExamStatusEvent.objects.filter(exam=exam).order_by("at", "pk"))
