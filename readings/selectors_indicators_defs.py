@@ -25,34 +25,54 @@ from screening.models.outcomes import GlobalResult
 # --- SQL building blocks ----------------------------------------------------------------------------------
 
 
+# PostgreSQL is the platform's database (ADR 0002); the `as_sqlite` variants only keep the embedded demo
+# (`make demo`, ADR 0004) showing the same page on its small data set.
+
+
+class _DateDiff(Func):
+    """Whole days between two dates (PostgreSQL: date − date)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(julianday(%(expressions)s) AS INTEGER)",
+                           arg_joiner=") - julianday(", **extra)  # fmt: skip
+
+
 def days_after_mammogram(timestamp: str) -> Func:
     """Calendar days (Europe/Paris, §0) from the mammogram to the local date of `timestamp`."""
-    return Func(
-        TruncDate(timestamp, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)),
-        F("mammogram_date"),
-        template="(%(expressions)s)",
-        arg_joiner=" - ",
-        output_field=IntegerField(),
-    )
+    return _DateDiff(TruncDate(timestamp, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)), F("mammogram_date"))
+
+
+class _HoursBetween(Func):
+    # date_part, not EXTRACT: float8 arithmetic, several times cheaper than EXTRACT's numeric on 2 M rows.
+    template = "(date_part('epoch', %(expressions)s) / 3600.0)"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 24.0)",
+                           arg_joiner=") - julianday(", **extra)  # fmt: skip
 
 
 def hours_between(later: str, earlier: str) -> Func:
     """Elapsed hours between two timestamps (real time, so a DST change counts as it happened)."""
-    return Func(
-        F(later),
-        F(earlier),
-        # date_part, not EXTRACT: float8 arithmetic, several times cheaper than EXTRACT's numeric on 2 M rows.
-        template="(date_part('epoch', %(expressions)s) / 3600.0)",
-        arg_joiner=" - ",
-        output_field=FloatField(),
-    )
+    return _HoursBetween(F(later), F(earlier))
+
+
+class _RoundInt(Func):
+    template = "ROUND(%(expressions)s)::int"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(ROUND(%(expressions)s) AS INTEGER)", **extra)
 
 
 def whole_hours(later: str, earlier: str) -> Func:
     """The delay in whole hours (rounded): the unit QI-09 reports its medians in."""
-    return Func(
-        hours_between(later, earlier), template="ROUND(%(expressions)s)::int", output_field=IntegerField()
-    )
+    return _RoundInt(hours_between(later, earlier))
 
 
 class DaysSince(Func):
@@ -69,6 +89,11 @@ class DaysSince(Func):
         tz = settings.TIME_ZONE.replace("'", "")
         sql, params = super().as_sql(compiler, connection, tz=tz, **extra)
         return sql, (self.day, *params)
+
+    def as_sqlite(self, compiler, connection, **extra):  # the demo: the server's local date
+        template = "CAST(julianday(%%s) - julianday(date(%(expressions)s, 'localtime')) AS INTEGER)"
+        sql, params = Func.as_sql(self, compiler, connection, template=template, **extra)
+        return sql, (self.day.isoformat(), *params)
 
 
 # --- Conditions: the exact meaning of each word of §6 ------------------------------------------------------

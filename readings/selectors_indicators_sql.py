@@ -16,18 +16,35 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, DateField, F, Func, IntegerField, Q, QuerySet, When
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
 
 from readings.selectors_indicators_defs import CONDITIONS, IndicatorSpec, distributions
+
+
+class _PeriodStart(Func):
+    output_field = DateField()
+
+    def __init__(self, unit: str):
+        super().__init__(F("mammogram_date"))
+        self.unit = unit
+
+    def as_sql(self, compiler, connection, **extra):
+        template = f"date_trunc('{self.unit}', %(expressions)s::timestamp)::date"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):  # the embedded demo (ADR 0004)
+        trunc = {"month": TruncMonth, "quarter": TruncQuarter, "year": TruncYear}[self.unit]
+        return (
+            trunc("mammogram_date", output_field=DateField())
+            .resolve_expression(compiler.query)
+            .as_sql(compiler, connection)
+        )
 
 
 def period_start(unit: str) -> Func:
     """date_trunc on the date as a plain timestamp: Django's Trunc* casts it to timestamptz first, a time
     zone conversion per row that costs more than the whole count on 2 M rows."""
-    return Func(
-        F("mammogram_date"),
-        template=f"date_trunc('{unit}', %(expressions)s::timestamp)::date",
-        output_field=DateField(),
-    )
+    return _PeriodStart(unit)
 
 
 GROUP_KEYS = {
@@ -125,6 +142,14 @@ def delay_histograms(
     keyed = bool(group_by and grouped)
     columns = (["group_key"] if keyed else []) + list(values)
     inner = base.annotate(**values, **({"group_key": GROUP_KEYS[group_by]} if keyed else {}))
+    if connection.vendor != "postgresql":  # the embedded demo: no GROUPING SETS, a few hundred rows
+        for row in inner.values_list(*columns).order_by():
+            for i, column in enumerate(columns):
+                if column.startswith("v_") and row[i] is not None:
+                    totals[column[2:]][row[i]] += 1
+                    if keyed and column[2:] in grouped:
+                        by_group[column[2:]][row[0]][row[i]] += 1
+        return totals, by_group
     sql, params = inner.values(*columns).order_by().query.sql_with_params()
     # The delays in whole days take few values: they share one grouping set (one hash entry per row for the
     # three); the hours, many values, one set each. The groups partition the rows, so the totals are sums.
