@@ -92,7 +92,8 @@ def consensus_reader(request: HttpRequest, consensus_id: int) -> HttpResponse:
     consensus = consensus_for_decision(user=request.user, consensus_id=consensus_id)
     if consensus is None:
         raise Http404
-    reader = User.objects.filter(pk=request.POST.get("reader") or 0).first()
+    raw = request.POST.get("reader", "")
+    reader = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
     if reader is None:
         messages.error(request, _("Choisissez un lecteur."))
     else:

@@ -90,7 +90,8 @@ def standard_views(*, exam: Exam) -> dict[str, DicomInstance]:
     return {instance.slot: instance for instance in instances}
 
 
-HIDDEN_REASON_STATES = {"ASSIGNED", "IN_READING"}  # these reasons name readers (R-ANON-1)
+# These reasons name readers (R-ANON-1): assignments, releases back to the queue, consensus.
+HIDDEN_REASON_STATES = {"ASSIGNED", "IN_READING", "QUEUED", "CONSENSUS_PENDING"}
 
 
 def exam_history_for_practice(*, exam: Exam) -> list[dict]:

@@ -1,6 +1,7 @@
 """The undo window of a verdict (F8 d): provisional for a few seconds, then final; the server clock decides."""
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +10,8 @@ from readings.models import Assignment, L2Reading
 from readings.services.l2_reading import reading_outcome_apply
 from screening.models import Exam, ExamState, User
 from screening.services.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 
 def l2_reading_finalize(*, reading_id: int, now: dt.datetime | None = None) -> bool:
@@ -60,4 +63,12 @@ def l2_readings_finalize_due(*, reader: User | None = None, now: dt.datetime | N
     due = L2Reading.objects.filter(status=L2Reading.Status.PROVISIONAL, final_at__lte=now)
     if reader is not None:
         due = due.filter(reader=reader)
-    return sum(1 for pk in due.values_list("pk", flat=True) if l2_reading_finalize(reading_id=pk, now=now))
+    done = 0
+    for pk in due.values_list("pk", flat=True):
+        try:
+            done += l2_reading_finalize(reading_id=pk, now=now)
+        except (
+            Exception
+        ):  # one broken reading must not block every other verdict (nor the pages calling this)
+            logger.exception("verdict %s could not be finalised", pk)
+    return done

@@ -167,7 +167,7 @@ def exam_submit(*, exam_id: int, actor: User) -> Exam:
         if exam.state not in (ExamState.DRAFT, ExamState.INCOMPLETE):
             raise ServiceError("exam_not_submittable", "Cet examen a déjà été transmis.")
         # §5: the policy in force at submission applies to this exam for good (Exam.policy_version).
-        policy = policy_current()
+        policy = policy_current(at=exam.submitted_at)  # resubmitted after INCOMPLETE: the first submission's
         goes_to_l2, why = l1_routing(exam.l1_form)
         if (
             not goes_to_l2

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from readings.models import Assignment, Consensus, L2Reading, ReaderProfile, Retake
-from screening.models import Exam, ExamState, Letter, LetterKind, ReadingPolicy, User
+from screening.models import Exam, ExamState, ExamStatusEvent, Letter, LetterKind, ReadingPolicy, User
 
 from .errors import ServiceError
 from .exam_state import exam_transition
@@ -108,12 +108,19 @@ def _consensus_open(
     consensus = Consensus.objects.create(exam=exam, reading=reading, trigger=trigger, kind=kind)
     consensus.participants.add(reading.reader)
     label = C.Kind(kind).label
-    exam_transition(
-        exam_id=exam.pk,
-        to_state=S.CONSENSUS_PENDING,
-        actor=actor,
-        reason=f"{label} ({reading.get_verdict_display()})",
-    )
+    if Exam.objects.filter(pk=exam.pk, state=S.CONSENSUS_PENDING).exists():
+        # A reader-requested consensus just closed and the policy opens the next one: the exam stays pending.
+        ExamStatusEvent.objects.create(
+            exam=exam, from_state=S.CONSENSUS_PENDING, to_state=S.CONSENSUS_PENDING, actor=actor,
+            reason=f"{label} ({reading.get_verdict_display()})",
+        )  # fmt: skip
+    else:
+        exam_transition(
+            exam_id=exam.pk,
+            to_state=S.CONSENSUS_PENDING,
+            actor=actor,
+            reason=f"{label} ({reading.get_verdict_display()})",
+        )
     if kind in (C.Kind.ARBITRATION,) or trigger == C.Trigger.CTI:
         why = (
             "Confirmation du CTI par un second lecteur L2"
@@ -164,6 +171,21 @@ def exam_l2_decide(*, exam: Exam, reading: L2Reading, actor: User | None) -> str
         to_state = S.CTI_REQUESTED
     else:
         to_state = S.L2_POSITIVE if _recall(policy, verdict, l1_positive) else S.L2_NEGATIVE
+    form = getattr(exam, "l1_form", None)
+    if to_state == S.L2_NEGATIVE and form is not None and form.bdi_refused_by_woman:
+        # §4 (R-SCOPE-4): after a refused BDI the exam goes to the deferred work-up whatever L2 says; no
+        # "pas d'anomalie" letter to a woman whose ACR 0 stands.
+        exam_transition(exam_id=exam.pk, to_state=S.L2_NEGATIVE, actor=actor, reason="L2 normale, BDI refusé")
+        exam_transition(
+            exam_id=exam.pk,
+            to_state=S.RESULT_SENT,
+            actor=actor,
+            reason="Pas de courrier négatif : BDI refusé",
+        )
+        exam_transition(exam_id=exam.pk, to_state=S.BDD_PENDING, actor=actor,
+                        reason="BDI refusé par la femme : bilan différé attendu quel que soit le résultat L2")  # fmt: skip
+        exam_outcome_refresh(exam_id=exam.pk)
+        return S.BDD_PENDING
     return _outcome_apply(exam=exam, to_state=to_state, reading=reading, actor=actor)
 
 
@@ -185,14 +207,13 @@ def consensus_meeting_decide(
 ) -> Exam:
     """A consensus meeting's decision (§5): participants' opinions; without agreement the policy's tie-break."""
     with transaction.atomic():
+        exam = _exam_of_consensus_locked(consensus_id)  # the exam first, as when a verdict decides
+        exam = Exam.objects.select_related("l1_form").get(pk=exam.pk)
         consensus = (
             Consensus.objects.select_for_update(of=("self",)).select_related("exam").get(pk=consensus_id)
         )
         if consensus.state != C.State.OPEN or consensus.kind != C.Kind.MEETING:
             raise ServiceError("consensus_not_open", "Cette réunion de consensus est déjà décidée.")
-        exam = (
-            Exam.objects.select_for_update(of=("self",)).select_related("l1_form").get(pk=consensus.exam_id)
-        )
         if len(opinions) < 2:
             raise ServiceError("consensus_participants", "Un consensus réunit au moins deux lecteurs.")
         if exam.l1_radiologist_id in opinions:
@@ -255,18 +276,31 @@ def letters_for_outcome(*, exam: Exam, to_state: str, reading: L2Reading | None)
                 not_before=now,
                 due_at=exam.due_at,
             )
-        delay = dt.timedelta(hours=getattr(settings, "L2_WOMAN_LETTER_DELAY_HOURS", 24))
-        letters_plan(
-            exam_id=exam.pk,
-            kind=LetterKind.POS_F,
-            event_key=f"{LetterKind.POS_F}:{round_key}",
-            not_before=now + delay,
-            due_at=(now + dt.timedelta(hours=48)).date(),
-        )
+        # The woman's letter (POS-F) is planned when the doctor's is sent: R-LET-1, 24–48 h after it.
     elif to_state == S.CTI_REQUESTED and reading is not None:
         Retake.objects.get_or_create(exam=exam, reading=reading)
-        for kind in (LetterKind.CTI_F, LetterKind.CTI_R):
+        # The woman comes back only to redo a view; a reprint or a resend concerns the practice alone.
+        redo = reading.cti_items.filter(action="REF").exists()
+        for kind in (LetterKind.CTI_F, LetterKind.CTI_R) if redo else (LetterKind.CTI_R,):
             letters_plan(exam_id=exam.pk, kind=kind, event_key=f"{kind}:{round_key}", not_before=now)
+
+
+def _woman_letter_plan(exam: Exam) -> None:
+    """R-LET-1: the woman's letter 24–48 h after the doctor's (or the L1 practice's) letter was sent."""
+    from screening.services.letters import letters_plan
+
+    first = Letter.objects.filter(
+        exam=exam, kind__in=(LetterKind.POS_M, LetterKind.POS_R), status=Letter.Status.SENT
+    )
+    sent_at = first.order_by("sent_at").values_list("sent_at", flat=True).first()
+    delay = dt.timedelta(hours=getattr(settings, "L2_WOMAN_LETTER_DELAY_HOURS", 24))
+    letters_plan(
+        exam_id=exam.pk,
+        kind=LetterKind.POS_F,
+        event_key=f"{LetterKind.POS_F}:r{exam.l2_round}",
+        not_before=sent_at + delay,
+        due_at=(sent_at + dt.timedelta(hours=48)).date(),
+    )
 
 
 def _all_sent(exam: Exam, kinds: tuple[str, ...]) -> bool:
@@ -292,6 +326,7 @@ def exam_letters_sent(*, exam_id: int, actor: User | None) -> Exam:
             exam_id=exam.pk, to_state=S.RESULT_SENT, actor=actor, reason="Courrier au médecin envoyé"
         )
         state = S.RESULT_SENT
+        _woman_letter_plan(exam)
     if state == S.RESULT_SENT and _any_sent(exam, (LetterKind.POS_F,)):
         exam_transition(
             exam_id=exam.pk,
@@ -332,13 +367,24 @@ def reader_is_participant(*, reader: User, exam: Exam) -> bool:
     return ReaderProfile.objects.filter(user=reader).exists() and exam.l1_radiologist_id != reader.pk
 
 
+def _exam_of_consensus_locked(consensus_id: int) -> Exam:
+    exam_id = Consensus.objects.filter(pk=consensus_id).values_list("exam_id", flat=True).first()
+    if exam_id is None:
+        raise ServiceError("not_found", "Consensus introuvable.")
+    return Exam.objects.select_for_update().get(pk=exam_id)
+
+
 def consensus_reader_set(*, consensus_id: int, reader: User, actor: User) -> Assignment:
     """The coordination names the third reader (or the CTI's second reader) when the policy found none."""
     with transaction.atomic():
+        exam = _exam_of_consensus_locked(consensus_id)
         consensus = (
             Consensus.objects.select_for_update(of=("self",)).select_related("exam").get(pk=consensus_id)
         )
-        exam = Exam.objects.select_for_update().get(pk=consensus.exam_id)
+        if L2Reading.objects.filter(exam=exam, status=L2Reading.Status.PROVISIONAL).exists():
+            raise ServiceError(
+                "verdict_pending", "Un verdict est en cours d'enregistrement : réessayez dans un instant."
+            )
         if consensus.state != C.State.OPEN or consensus.kind == C.Kind.MEETING:
             raise ServiceError(
                 "consensus_no_reader", "Cette décision ne se prend pas par une lecture supplémentaire."
@@ -378,6 +424,11 @@ def consensus_request(*, exam_id: int, reader: User, text: str = "") -> Exam:
     with transaction.atomic():
         exam = Exam.objects.select_for_update().get(pk=exam_id)
         assignment = reader_assignment_open(exam=exam, reader=reader)
+        if assignment.readings.filter(status=L2Reading.Status.PROVISIONAL).exists():
+            raise ServiceError(
+                "already_submitted",
+                "Votre verdict est enregistré : annulez-le (Ctrl+Z) avant de demander un avis.",
+            )
         reason = "Avis d'un second lecteur L2 demandé" + (f" : {text.strip()[:200]}" if text.strip() else "")
         assignment_end(assignment=assignment, code="CONSENSUS", reason=reason)
         consensus = Consensus.objects.create(

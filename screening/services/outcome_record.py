@@ -62,7 +62,7 @@ def _diagnosis(exam: Exam, closed_reason: str) -> dict:
     malignant = [h for h in histologies if h.nature == Histology.Nature.MALIGNANT]
     if malignant:
         sizes = [h.size_mm for h in malignant if h.size_mm is not None]
-        nodes = [h.pn for h in malignant if h.pn]
+        nodes = [h.pn for h in malignant if h.pn and not h.pn.upper().endswith("X")]  # pNX: not assessed
         return {
             "cancer": True,
             "cancer_in_situ": all(h.invasiveness == Histology.Invasiveness.IN_SITU for h in malignant),
@@ -109,7 +109,9 @@ def exam_outcome_refresh(*, exam_id: int) -> ExamOutcome | None:
         result = GlobalResult.POS_L1
     elif recalled:
         result = GlobalResult.POS_L2
-    elif exam.state in CTI_OPEN_STATES:
+    elif exam.state in CTI_OPEN_STATES or any(
+        e.to_state in (S.RETAKE_REFUSED, S.RETAKE_OVERDUE) for e in events
+    ):
         result = GlobalResult.CTI
     elif any(e.to_state == S.L2_NEGATIVE for e in events):
         result = GlobalResult.NEG

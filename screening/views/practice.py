@@ -112,7 +112,10 @@ def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
         "can_upload": exam.state in UPLOAD_STATES,
         "retake_open": exam.state in RETAKE_UPLOAD_STATES,
         "can_submit": exam.state in (ExamState.DRAFT, ExamState.INCOMPLETE),
-        "readings": exam.l2_readings.prefetch_related("findings", "cti_items").order_by("submitted_at"),
+        # Final opinions only: a withdrawn (e.g. blind, before the reveal) or provisional one is not the result.
+        "readings": exam.l2_readings.filter(status="FINAL")
+        .prefetch_related("findings", "cti_items")
+        .order_by("submitted_at"),
     }
     return render(request, "screening/exam_detail.html", context)
 

@@ -43,13 +43,14 @@ def test_a_positive_exam_from_verdict_to_closed(page, login, shots_dir):
     page.goto(follow)
     expect(page.get_by_test_id("follow-state")).to_have_text("L2 positive")
     expect(page.get_by_test_id("follow-policy")).to_contain_text("FR-2006")
-    expect(page.get_by_test_id("follow-next")).to_contain_text(
-        "programmé, pas avant le"
-    )  # the woman's letter
+    expect(page.get_by_test_id("follow-next")).to_contain_text("prêt à imprimer")
 
     print_and_send(page)  # the doctor's letter and the L1 practice's, day 0
     page.goto(follow)
     expect(page.get_by_test_id("follow-state")).to_have_text("Courriers envoyés")
+    expect(page.get_by_test_id("follow-next")).to_contain_text(
+        "programmé, pas avant le"
+    )  # the woman's, +24 h
 
     # The next day: the woman's letter is due (R-LET-1, 24–48 h after the doctor's).
     Letter.objects.filter(exam=exam, kind="POS-F").update(not_before=timezone.now() - dt.timedelta(minutes=1))

@@ -91,10 +91,15 @@ def test_france_positive_doctor_first_then_woman_24_hours_later(centre):
     read(exam, centre["readers"][0], "ANOMALY", findings=ANOMALY)
     exam.refresh_from_db()
     assert exam.state == S.L2_POSITIVE
-    woman = Letter.objects.get(exam=exam, kind=LetterKind.POS_F)
-    assert woman.not_before - timezone.now() > dt.timedelta(hours=23)
+    assert not Letter.objects.filter(
+        exam=exam, kind=LetterKind.POS_F
+    ).exists()  # after the doctor's, not before
     send(exam, LetterKind.POS_M, LetterKind.POS_R, actor=centre["coordinator"])
     assert exam.state == S.RESULT_SENT
+    woman = Letter.objects.get(exam=exam, kind=LetterKind.POS_F)
+    doctor = Letter.objects.get(exam=exam, kind=LetterKind.POS_M)
+    assert woman.not_before - doctor.sent_at == dt.timedelta(hours=24)  # R-LET-1, from the doctor's letter
+    letters_generate_due()
     assert Letter.objects.get(pk=woman.pk).status == "PLANNED"  # not before its time
     send(exam, LetterKind.POS_F, actor=centre["coordinator"], now=timezone.now() + dt.timedelta(hours=25))
     assert exam.state == S.BDD_PENDING
@@ -256,3 +261,44 @@ def test_a_reader_asks_for_a_consensus_and_the_second_l2_reader_decides(centre):
     assert set(consensus.participants.all()) == {first, second}
     outcome = ExamOutcome.objects.get(exam=exam)
     assert (outcome.l2_reader, outcome.l2_positive, outcome.resolved_by) == (second, True, "CONSENSUS")
+
+
+def test_after_a_refused_bdi_a_normal_l2_still_leads_to_the_deferred_work_up(centre, settings):
+    settings.L2_ON_REFUSED_BDI = True
+    exam = exam_under(centre, acr_initial_right=0, acr_final_right=0, bdi_refused_by_woman=True)
+    read(exam, centre["readers"][0], "NORMAL")
+    exam.refresh_from_db()
+    assert exam.state == S.BDD_PENDING
+    assert not Letter.objects.filter(exam=exam, kind__in=(LetterKind.NEG_F, LetterKind.NEG_M)).exists()
+    assert ExamOutcome.objects.get(exam=exam).global_result == "POS_L1"
+
+
+def test_a_reprint_only_cti_does_not_call_the_woman_back(centre):
+    exam = exam_under(centre)
+    read(
+        exam,
+        centre["readers"][0],
+        "CTI",
+        cti_items=[CtiInput(side="D", view="CC", reason="EXP", action="REN")],
+    )
+    assert set(Letter.objects.filter(exam=exam).values_list("kind", flat=True)) == {LetterKind.CTI_R}
+    send(exam, LetterKind.CTI_R, actor=centre["coordinator"])
+    assert exam.state == S.RETAKE_PENDING
+
+
+def test_a_reader_consensus_under_an_arbitration_policy_goes_on_to_arbitration(centre):
+    from readings.services.workstation import exam_defer
+
+    policy_create(version="UK-c", preset="UK", actor=centre["coordinator"])
+    exam = exam_under(centre, version="UK-c")
+    first = centre["readers"][0]
+    exam_assign(exam_id=exam.pk, actor=None, reader=first)
+    exam_defer(exam_id=exam.pk, reader=first, reason_code="ADVICE")
+    second = Assignment.objects.get(exam=exam, state="ACTIVE").reader
+    l2_reading_submit(exam_id=exam.pk, reader=second, verdict="ANOMALY", findings=ANOMALY, undo_seconds=0)
+    exam.refresh_from_db()
+    assert exam.state == S.CONSENSUS_PENDING  # discordant with L1: the policy's arbitration follows
+    kinds = list(Consensus.objects.filter(exam=exam).order_by("pk").values_list("kind", "state"))
+    assert kinds == [("CONSENSUS", "DECIDED"), ("ARBITRATION", "OPEN")]
+    third = Assignment.objects.get(exam=exam, state="ACTIVE").reader
+    assert third not in (first, second, centre["l1"])
