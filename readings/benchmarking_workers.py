@@ -64,6 +64,22 @@ def database_url(db: dict) -> str:
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def postgres_admin_execute(db: dict, sql: str) -> None:
+    """One statement on the server's `postgres` database, outside a transaction (CREATE / DROP DATABASE)."""
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432,
+        user=db.get("USER") or None, password=db.get("PASSWORD") or None, dbname="postgres",
+    )  # fmt: skip
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
+
+
 @dataclass
 class WorkerPool:
     queue: str

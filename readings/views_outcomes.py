@@ -19,8 +19,8 @@ from readings.selectors_outcomes import (
 )
 from screening.models import AuditEvent, CentreRole, User
 from screening.services.audit import audit_record
+from screening.services.consensus import consensus_meeting_decide, consensus_reader_set
 from screening.services.errors import ServiceError
-from screening.services.outcome_flow import consensus_meeting_decide, consensus_reader_set
 from screening.services.policies import policy_create
 from screening.views.common import client_ip, coordinator_required
 

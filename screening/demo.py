@@ -28,23 +28,20 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from pydicom.uid import generate_uid
 
-from readings.models import Assignment, CtiItem, L2Reading, LightboxSession, ReaderProfile
+from readings.models import Assignment, CtiItem, L2Reading
 from readings.services.assignment import assignment_release, exam_assign
 from readings.services.films import (
     film_exam_register,
     film_result_key_in,
-    lightbox_session_book,
-    lightbox_session_create,
 )
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_open, l2_reading_submit
 from screening import demo_people as people
 from screening.demo_images import ImagePool
 from screening.demo_outcomes import outcomes_demo
 from screening.demo_people import BERNARD, SLOTS, ExamSpec, Identity, Organisation
-from screening.demo_planning import home_sites_set, planning_demo
+from screening.demo_planning import home_sites_set, lightbox_book, planning_demo
 from screening.models import AuditEvent, DicomInstance, Exam, ExamState, IngestFile, ReadingCentre
 from screening.services.audit import audit_record
-from screening.services.errors import ServiceError
 from screening.services.exams import exam_create, exam_submit, participant_get_or_create
 from screening.services.ingest import ingest_file_receive
 
@@ -214,25 +211,9 @@ class DemoLoader:
         self._wait(lambda: Exam.objects.filter(pk=exam.pk, state__in=settled).exists(), f"routage de {exam}")
         exam.refresh_from_db()
         if film and exam.state == S.QUEUED:  # the engine leaves films to a lightbox session
-            self._book_lightbox(exam)
+            lightbox_book(self.org, exam)
             exam.refresh_from_db()
         return exam
-
-    def _book_lightbox(self, exam: Exam) -> None:
-        """Today's lightbox session of the first reader the rules allow (a refused booking leaves nothing)."""
-        today, coordinator = timezone.localdate(), self.org.coordinator
-        for profile in ReaderProfile.objects.select_related("user", "site").order_by("pk"):
-            reader = profile.user
-            try:
-                with transaction.atomic():
-                    session = LightboxSession.objects.filter(reader=reader, scheduled_on=today).first()
-                    session = session or lightbox_session_create(site=profile.site, reader=reader,
-                                                                 scheduled_on=today, actor=coordinator)  # fmt: skip
-                    lightbox_session_book(session_id=session.pk, exam_ids=[exam.pk], actor=coordinator)
-                return
-            except ServiceError:
-                continue  # R-COI-1/2, absent or inactive: the next reader
-        raise RuntimeError(f"{exam} : aucun lecteur pour la séance de négatoscope")
 
     def _read(self, exam: Exam, kind: str, reader) -> None:
         if exam.medium == Exam.Medium.FILM:  # keyed in by the secretariat after the lightbox session

@@ -38,7 +38,7 @@ def _send(letters: list[Letter], actor) -> None:
 
 
 def outcomes_demo(org: Organisation, today: dt.date, log: Callable[[str], None]) -> None:
-    from screening.services.outcome_flow import letters_for_outcome
+    from screening.services.outcome_letters import letters_for_outcome
 
     _doctors_add()
     secretary = org.coordinator

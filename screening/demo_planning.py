@@ -5,13 +5,24 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
 
-from readings.models import AssignmentRules, DeclaredConflict, ReaderAbsence, ReaderProfile, SiteShare
+from readings.models import (
+    AssignmentRules,
+    DeclaredConflict,
+    LightboxSession,
+    ReaderAbsence,
+    ReaderProfile,
+    SiteShare,
+)
 from readings.services.assignment import exam_pin_urgent
 from readings.services.batches import batch_create
+from readings.services.films import lightbox_session_book, lightbox_session_create
 from readings.services.housekeeping import alerts_refresh
 from screening.demo_people import Organisation
 from screening.models import Exam, ExamState
+from screening.services.errors import ServiceError
 
 # The practices' area → the reading site of that area (used by cross-site routing when it is switched on).
 HOME_SITES = {
@@ -68,3 +79,21 @@ def planning_demo(org: Organisation, today: dt.date, log: Callable[[str], None])
         )
         log(f"Lot de démonstration : {len(outcome.added)} examen(s) en préparation.")
     alerts_refresh(today=today, within_days=3)
+
+
+def lightbox_book(org: Organisation, exam: Exam) -> None:
+    """A film exam into today's lightbox session of the first reader the rules allow (a refused booking leaves
+    nothing)."""
+    today, coordinator = timezone.localdate(), org.coordinator
+    for profile in ReaderProfile.objects.select_related("user", "site").order_by("pk"):
+        reader = profile.user
+        try:
+            with transaction.atomic():
+                session = LightboxSession.objects.filter(reader=reader, scheduled_on=today).first()
+                session = session or lightbox_session_create(site=profile.site, reader=reader,
+                                                             scheduled_on=today, actor=coordinator)  # fmt: skip
+                lightbox_session_book(session_id=session.pk, exam_ids=[exam.pk], actor=coordinator)
+            return
+        except ServiceError:
+            continue  # R-COI-1/2, absent or inactive: the next reader
+    raise RuntimeError(f"{exam} : aucun lecteur pour la séance de négatoscope")

@@ -35,7 +35,7 @@ def exam_defer(*, exam_id: int, reader: User, reason_code: str, text: str = "") 
     if reason_code == "OTHER" and not text.strip():
         raise ServiceError("defer_text", "Précisez le motif « autre ».", field="text")
     if reason_code == "ADVICE":  # a difficult case: a consensus of L2 readers (R-ORG-1), not the coordination
-        from screening.services.outcome_flow import consensus_request
+        from screening.services.consensus import consensus_request
 
         return consensus_request(exam_id=exam_id, reader=reader, text=text)
     reason = f"Mis de côté par le lecteur : {DEFER_REASONS[reason_code]}" + (

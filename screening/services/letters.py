@@ -328,7 +328,7 @@ def _exam_letters_sent(*, exam_id: int, actor: User) -> None:
     if importlib.util.find_spec("screening.services.outcome_flow") is None:
         logger.warning("screening.services.outcome_flow missing: exam %s not advanced", exam_id)
         return
-    from screening.services.outcome_flow import exam_letters_sent
+    from screening.services.outcome_letters import exam_letters_sent
 
     exam_letters_sent(exam_id=exam_id, actor=actor)
 

@@ -9,9 +9,9 @@ from readings.models import Assignment, Consensus, L2Reading, Retake
 from readings.services.assignment import exam_assign
 from readings.services.l2_reading import CtiInput, FindingInput, l2_reading_submit
 from screening.models import ExamOutcome, ExamState, Letter, LetterKind, ParticipantDoctor
+from screening.services.consensus import consensus_meeting_decide
 from screening.services.errors import ServiceError
 from screening.services.letters import letters_generate_due, letters_mark_sent
-from screening.services.outcome_flow import consensus_meeting_decide
 from screening.services.policies import policy_create
 from tests.factories import (
     PracticeFactory,

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from readings.benchmarking_workers import postgres_admin_execute
 from readings.services.assignment import db_now
 
 TARGET_SECONDS = 5
@@ -184,18 +185,7 @@ class Command(BaseCommand):
     # --- parent: a throwaway database, migrated, then the child process on it ---------------------------
 
     def _admin(self, db: dict, sql: str) -> None:
-        import psycopg2
-
-        conn = psycopg2.connect(
-            host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432,
-            user=db.get("USER") or None, password=db.get("PASSWORD") or None, dbname="postgres",
-        )  # fmt: skip
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(sql)
-        finally:
-            conn.close()
+        postgres_admin_execute(db, sql)
 
     def _outer(self, options: dict, db: dict) -> dict:
         from readings.benchmarking import database_url

@@ -29,6 +29,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.urls import reverse
 
+from readings.benchmarking_workers import postgres_admin_execute
+
 BENCH_DB = re.compile(r"l2_bench_ind_\d+")
 BREAKDOWNS = ("", "month", "quarter", "year", "practice", "l1", "reader", "site", "medium")
 # Indexes the indicator queries use beyond ExamOutcome.Meta.indexes (see the report: which ones mattered).
@@ -80,18 +82,7 @@ class Command(BaseCommand):
     # --- parent: the scratch database and the child process ----------------------------------------------
 
     def _admin(self, db: dict, sql: str) -> None:
-        import psycopg2
-
-        conn = psycopg2.connect(
-            host=db.get("HOST") or "127.0.0.1", port=db.get("PORT") or 5432,
-            user=db.get("USER") or None, password=db.get("PASSWORD") or None, dbname="postgres",
-        )  # fmt: skip
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cursor:
-                cursor.execute(sql)
-        finally:
-            conn.close()
+        postgres_admin_execute(db, sql)
 
     def _outer(self, options: dict, db: dict) -> dict:
         from readings.benchmarking_workers import database_url
